@@ -1,0 +1,158 @@
+"""The running gateway: listeners, relays, signals and the graceful drain.
+
+Shutdown follows Postfix's manners: on SIGTERM the listeners keep answering
+but say ``421`` to newcomers, transactions already past MAIL FROM run to
+their final answer, idle sessions are told ``421`` and closed, then the relay
+connections are closed and the process exits 0.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+
+import structlog
+
+from gateway.config import Settings
+from gateway.smtp.auth import Authenticator, load_users
+from gateway.smtp.handler import RelayHandler
+from gateway.smtp.relay import Relay, RelayTarget, make_relay
+from gateway.smtp.server import GatewaySMTP, ListenerState
+
+log = structlog.get_logger()
+
+DRAIN_POLL_SECONDS = 0.05
+
+
+@dataclass
+class _Listener:
+    state: ListenerState
+    relay: Relay
+    server: asyncio.Server
+
+    @property
+    def address(self) -> tuple[str, int]:
+        sockname = self.server.sockets[0].getsockname()
+        return str(sockname[0]), int(sockname[1])
+
+
+class Gateway:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.hostname = settings.hostname or socket.gethostname()
+        self.listeners: dict[str, _Listener] = {}
+        self._stop = asyncio.Event()
+        self._tls_context = self._server_tls_context()
+        self._authenticator = (
+            Authenticator(load_users(settings.auth.users_file)) if settings.auth else None
+        )
+
+    def _server_tls_context(self) -> ssl.SSLContext | None:
+        tls = self.settings.tls
+        if tls is None:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(str(tls.cert), str(tls.key))
+        return context
+
+    async def start(self) -> None:
+        settings = self.settings
+        await self._open("outbound", settings.listen, settings.relay)
+        if settings.inbound_listen is not None:
+            inbound_relay = settings.inbound_relay or settings.relay
+            await self._open("inbound", settings.inbound_listen, inbound_relay)
+        for leg, listener in self.listeners.items():
+            host, port = listener.address
+            log.info(
+                "gateway_started", leg=leg, listen=f"{host}:{port}",
+                relay=listener.relay.description,
+                tls=self._tls_context is not None, auth=self._authenticator is not None,
+            )
+            if not listener.relay.leaves_machine:
+                log.warning(
+                    "relay_is_maildir", leg=leg, relay=listener.relay.description,
+                    detail="nothing leaves this machine: messages are only written to the "
+                    "maildir; set relay = \"smtp://...\" to deliver",
+                )
+
+    async def _open(self, leg: str, listen: tuple[str, int], target: RelayTarget) -> None:
+        settings = self.settings
+        relay = make_relay(target, local_hostname=self.hostname)
+        state = ListenerState(
+            name=leg,
+            client_allowed=settings.allows,
+            auth_available=self._authenticator is not None and self._tls_context is not None,
+        )
+        handler = RelayHandler(relay, leg=leg, max_recipients=settings.max_recipients)
+
+        def factory() -> GatewaySMTP:
+            return GatewaySMTP(
+                handler,
+                state=state,
+                data_size_limit=settings.max_message_size,
+                enable_SMTPUTF8=True,
+                hostname=self.hostname,
+                ident="helpdesk-gateway",
+                tls_context=self._tls_context,
+                timeout=settings.idle_timeout,
+                authenticator=self._authenticator,
+                auth_require_tls=True,
+            )
+
+        host, port = listen
+        server = await asyncio.get_running_loop().create_server(
+            factory, host=host, port=port, reuse_address=True
+        )
+        self.listeners[leg] = _Listener(state, relay, server)
+
+    def request_stop(self, reason: str = "signal") -> None:
+        if not self._stop.is_set():
+            log.info("gateway_stopping", reason=reason)
+            self._stop.set()
+
+    async def wait_stopped(self) -> None:
+        await self._stop.wait()
+
+    async def drain_and_close(self) -> None:
+        """Finish transactions in flight, then close everything (see module docstring)."""
+        started = time.monotonic()
+        for listener in self.listeners.values():
+            listener.state.draining = True
+        deadline = started + self.settings.shutdown_grace
+        while time.monotonic() < deadline:
+            for listener in self.listeners.values():
+                for session in list(listener.state.sessions):
+                    if not session.in_transaction:
+                        session.close_for_shutdown()
+            if not any(lst.state.sessions for lst in self.listeners.values()):
+                break
+            await asyncio.sleep(DRAIN_POLL_SECONDS)
+        cut_off = 0
+        for listener in self.listeners.values():
+            listener.server.close()
+            for session in list(listener.state.sessions):
+                cut_off += 1
+                session.close_for_shutdown()
+        for listener in self.listeners.values():
+            await listener.server.wait_closed()
+            if listener.state.background:
+                await asyncio.gather(*listener.state.background, return_exceptions=True)
+            await listener.relay.close()
+        log.info(
+            "gateway_stopped", drain_seconds=round(time.monotonic() - started, 3),
+            transactions_cut_off=cut_off,
+        )
+
+    async def run(self) -> int:
+        """Serve until SIGTERM/SIGINT, then drain; the exit status for `gateway serve`."""
+        await self.start()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self.request_stop, signal.Signals(signum).name)
+        await self.wait_stopped()
+        await self.drain_and_close()
+        return 0

@@ -1,0 +1,1 @@
+"""The SMTP edges of the gateway: the listening server and the relay clients."""

@@ -1,0 +1,138 @@
+"""The aiosmtpd handler: each SMTP step of the helpdesk mirrored onto the relay.
+
+MAIL and RCPT are answered with the relay's own answers (lockstep), DATA with
+the relay's answer to the final bytes. Nothing here answers 250 on its own.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import structlog
+
+from gateway.ids import new_queue_id
+from gateway.smtp.content import (
+    has_bare_line_endings,
+    header_text,
+    normalise_line_endings,
+    parse_headers,
+)
+from gateway.smtp.relay import Relay
+from gateway.smtp.replies import (
+    AUTH_FIRST,
+    INTERNAL_ERROR,
+    SHUTTING_DOWN,
+    TOO_MANY_RECIPIENTS,
+    Reply,
+)
+from gateway.smtp.server import GatewayEnvelope, GatewaySMTP
+
+log = structlog.get_logger()
+
+
+def _outcome(reply: Reply) -> str:
+    if reply.ok:
+        return "accepted"
+    return "tempfail" if reply.temporary else "refused"
+
+
+class RelayHandler:
+    """Forwards one listener's transactions to its relay."""
+
+    def __init__(self, relay: Relay, *, leg: str, max_recipients: int) -> None:
+        self.relay = relay
+        self.leg = leg
+        self.max_recipients = max_recipients
+
+    async def handle_MAIL(
+        self,
+        server: GatewaySMTP,
+        session: Any,
+        envelope: GatewayEnvelope,
+        address: str,
+        mail_options: list[str],
+    ) -> str:
+        if server.state.draining:
+            server.loop.call_soon(server.close_for_shutdown)
+            return str(SHUTTING_DOWN)
+        if not server.client_allowed and not session.authenticated:
+            return str(AUTH_FIRST)
+        envelope.queue_id = new_queue_id()
+        envelope.started = time.monotonic()
+        structlog.contextvars.bind_contextvars(
+            leg=self.leg, queue_id=envelope.queue_id, client=server.peer_host()
+        )
+        txn = await self.relay.begin()
+        reply = await txn.mail(address, mail_options)
+        if not reply.ok:
+            await txn.abort()
+            log.info(
+                "sender_refused", mail_from=address, reply=str(reply)
+            )
+            return str(reply)
+        envelope.relay_txn = txn
+        envelope.mail_from = address
+        envelope.mail_options.extend(mail_options)
+        return "250 2.1.0 Ok"
+
+    async def handle_RCPT(
+        self,
+        server: GatewaySMTP,
+        session: Any,
+        envelope: GatewayEnvelope,
+        address: str,
+        rcpt_options: list[str],
+    ) -> str:
+        if len(envelope.rcpt_tos) >= self.max_recipients:
+            return str(TOO_MANY_RECIPIENTS)
+        txn = envelope.relay_txn
+        if txn is None:
+            return "503 5.5.1 Send MAIL FROM first"
+        reply = await txn.rcpt(address, rcpt_options)
+        if not reply.ok:
+            log.info(
+                "recipient_refused", rcpt_to=address, reply=str(reply)
+            )
+            return str(reply)
+        envelope.rcpt_tos.append(address)
+        envelope.rcpt_options.extend(rcpt_options)
+        return "250 2.1.5 Ok"
+
+    async def handle_DATA(
+        self, server: GatewaySMTP, session: Any, envelope: GatewayEnvelope
+    ) -> str:
+        txn, envelope.relay_txn = envelope.relay_txn, None
+        if txn is None:
+            return "503 5.5.1 Send MAIL FROM first"
+        raw: bytes = envelope.original_content
+        content = normalise_line_endings(raw)
+        headers = parse_headers(content)
+        try:
+            reply = await txn.send(envelope.mail_from, content)
+        except BaseException:
+            await txn.abort()
+            raise
+        if not reply.ok:
+            await txn.abort()
+        log.info(
+            "message",
+            action="relay",
+            reasons=[],
+            policy=None,
+            mail_from=envelope.mail_from,
+            rcpt_tos=list(envelope.rcpt_tos),
+            message_id=header_text(headers, "Message-ID"),
+            size=len(content),
+            bare_line_endings_fixed=has_bare_line_endings(raw),
+            outcome=_outcome(reply),
+            reply=str(reply),
+            relay=self.relay.description,
+            duration_ms=round((time.monotonic() - envelope.started) * 1000, 1),
+        )
+        return str(reply)
+
+    async def handle_exception(self, error: Exception) -> str:
+        """Whatever broke, the helpdesk hears a 451 and keeps the message; admins get a line."""
+        log.error("smtp_session_error", error=str(error), error_type=type(error).__name__)
+        return str(INTERNAL_ERROR)

@@ -1,0 +1,169 @@
+"""The listening side: aiosmtpd's SMTP protocol, hardened for a gateway.
+
+aiosmtpd does the protocol; this subclass adds what a mail admin expects of
+a gateway: refusal of clients outside ``allowed_clients`` at connect time,
+enhanced status codes and sentences instead of aiosmtpd's terse defaults,
+no CR/LF/NUL in envelope addresses, and a graceful drain on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from aiosmtpd.smtp import SMTP, Envelope, syntax
+
+from gateway.smtp.replies import BAD_ADDRESS_CHARS, RELAY_DENIED, SHUTTING_DOWN
+
+if TYPE_CHECKING:
+    from gateway.smtp.relay import RelayTransaction
+
+
+class GatewayEnvelope(Envelope):  # type: ignore[misc]
+    """aiosmtpd's envelope plus the relay transaction mirrored alongside it."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.queue_id: str | None = None
+        self.relay_txn: RelayTransaction | None = None
+        self.started: float = time.monotonic()
+
+
+@dataclass
+class ListenerState:
+    """What all sessions of one listener share: the drain flag and the live sessions."""
+
+    name: str
+    client_allowed: Callable[[str], bool]
+    auth_available: bool
+    draining: bool = False
+    sessions: set[GatewaySMTP] = field(default_factory=set)
+    background: set[asyncio.Task[None]] = field(default_factory=set)
+
+    def in_transaction(self) -> int:
+        return sum(1 for session in self.sessions if session.in_transaction)
+
+    def spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
+
+
+def _translations(max_size: int) -> dict[str, str]:
+    too_big = f"552 5.3.4 Message too big for this gateway (limit {max_size} bytes)"
+    return {
+        "552 Error: Too much mail data": too_big,
+        "552 Error: message size exceeds fixed maximum message size": too_big,
+        "500 Line too long (see RFC5321 4.5.3.1.6)": (
+            "554 5.6.0 Message has a line longer than 1000 bytes (RFC 5321 4.5.3.1.6); "
+            "encode it as quoted-printable or base64"
+        ),
+        "500 Error: bad syntax": "500 5.5.2 Syntax error",
+        "500 Command line too long": "500 5.5.2 Command line too long",
+        "503 Error: need MAIL command": "503 5.5.1 Send MAIL FROM first",
+        "503 Error: need RCPT command": "503 5.5.1 Send RCPT TO first",
+        "503 Error: nested MAIL command": "503 5.5.1 MAIL FROM already given",
+        "553 5.1.3 Error: malformed address": "553 5.1.3 Malformed address",
+        "554 Command refused due to lack of security": "554 5.7.0 TLS handshake failed",
+        "530 5.7.0 Authentication required": "530 5.7.0 Authentication required",
+        "250 OK": "250 2.0.0 Ok",
+        "221 Bye": "221 2.0.0 Bye",
+    }
+
+
+class GatewaySMTP(SMTP):  # type: ignore[misc]
+    def __init__(self, handler: Any, *, state: ListenerState, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self.state = state
+        self._replies = _translations(kwargs.get("data_size_limit") or 0)
+
+    # --- session bookkeeping -------------------------------------------------
+
+    @property
+    def in_transaction(self) -> bool:
+        envelope = self.envelope
+        return envelope is not None and bool(envelope.mail_from)
+
+    def _create_envelope(self) -> GatewayEnvelope:
+        return GatewayEnvelope()
+
+    def _set_post_data_state(self) -> None:
+        """A new envelope replaces the old one: give up any relay transaction it held."""
+        old = getattr(self, "envelope", None)
+        super()._set_post_data_state()
+        if isinstance(old, GatewayEnvelope) and old.relay_txn is not None:
+            txn, old.relay_txn = old.relay_txn, None
+            self.state.spawn(txn.abort())
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self.state.sessions.add(self)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        self.state.sessions.discard(self)
+        super().connection_lost(error)
+        self._set_post_data_state()
+
+    # --- admission -------------------------------------------------------------
+
+    def peer_host(self) -> str:
+        peer = self.session.peer if self.session is not None else None
+        return str(peer[0]) if isinstance(peer, tuple) and peer else ""
+
+    @property
+    def client_allowed(self) -> bool:
+        return self.state.client_allowed(self.peer_host())
+
+    async def _handle_client(self) -> None:
+        if self.state.draining:
+            await self.push(str(SHUTTING_DOWN))
+            self._close()
+            return
+        if not self.client_allowed and not self.state.auth_available:
+            await self.push(str(RELAY_DENIED))
+            self._close()
+            return
+        await super()._handle_client()
+
+    def _close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+    def close_for_shutdown(self) -> None:
+        """Tell an idle session we are going and hang up (RFC 5321 421)."""
+        if self.transport is None:
+            return
+        with contextlib.suppress(Exception):
+            self._writer.write(f"{SHUTTING_DOWN}\r\n".encode())
+        self._close()
+
+    # --- replies and arguments -------------------------------------------------
+
+    async def push(self, status: Any) -> None:
+        if isinstance(status, str):
+            if status.startswith("250-AUTH") and not self.state.auth_available:
+                return  # aiosmtpd would offer AUTH that can only fail
+            status = self._replies.get(status, status)
+        await super().push(status)
+
+    async def _refuse_control_characters(self, arg: str | None) -> bool:
+        if arg is not None and any(char in arg for char in "\r\n\x00"):
+            await self.push(str(BAD_ADDRESS_CHARS))
+            return True
+        return False
+
+    @syntax("MAIL FROM: <address>", extended=" [SP <mail-parameters>]")
+    async def smtp_MAIL(self, arg: str | None) -> None:
+        if await self._refuse_control_characters(arg):
+            return
+        await super().smtp_MAIL(arg)
+
+    @syntax("RCPT TO: <address>", extended=" [SP <mail-parameters>]")
+    async def smtp_RCPT(self, arg: str | None) -> None:
+        if await self._refuse_control_characters(arg):
+            return
+        await super().smtp_RCPT(arg)
