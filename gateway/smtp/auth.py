@@ -89,7 +89,7 @@ class Authenticator:
     (never the password) and repeated logins cost microseconds.
     """
 
-    __slots__ = ("_cache_key", "_verified", "_users")
+    __slots__ = ("_cache_key", "_users", "_verified")
 
     def __init__(self, users: dict[str, _ScryptHash]) -> None:
         self._users = users

@@ -138,9 +138,7 @@ def _forwardable_options(options: list[str], smtp: aiosmtplib.SMTP) -> list[str]
         keyword = option.split("=", 1)[0].upper()
         if keyword == "SMTPUTF8" and not smtp.supports_extension("smtputf8"):
             return Reply(553, "5.6.7 The relay does not accept SMTPUTF8 (internationalised) mail")
-        if keyword == "BODY" and smtp.supports_extension("8bitmime"):
-            kept.append(option)
-        elif keyword in {"SIZE", "SMTPUTF8"} and smtp.supports_extension(keyword.lower()):
+        if (keyword == "BODY" and smtp.supports_extension("8bitmime")) or (keyword in {"SIZE", "SMTPUTF8"} and smtp.supports_extension(keyword.lower())):
             kept.append(option)
     return kept
 
@@ -277,7 +275,7 @@ class SmtpTransaction:
             return
         try:
             await conn.smtp.rset(timeout=ABORT_TIMEOUT)
-        except (SMTPException, OSError, asyncio.TimeoutError):
+        except (TimeoutError, SMTPException, OSError):
             await self._relay.discard(conn)
             return
         self._relay.release(conn)
