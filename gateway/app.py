@@ -68,15 +68,20 @@ class Gateway:
         for leg, listener in self.listeners.items():
             host, port = listener.address
             log.info(
-                "gateway_started", leg=leg, listen=f"{host}:{port}",
+                "gateway_started",
+                leg=leg,
+                listen=f"{host}:{port}",
                 relay=listener.relay.description,
-                tls=self._tls_context is not None, auth=self._authenticator is not None,
+                tls=self._tls_context is not None,
+                auth=self._authenticator is not None,
             )
             if not listener.relay.leaves_machine:
                 log.warning(
-                    "relay_is_maildir", leg=leg, relay=listener.relay.description,
+                    "relay_is_maildir",
+                    leg=leg,
+                    relay=listener.relay.description,
                     detail="nothing leaves this machine: messages are only written to the "
-                    "maildir; set relay = \"smtp://...\" to deliver",
+                    'maildir; set relay = "smtp://..." to deliver',
                 )
 
     async def _open(self, leg: str, listen: tuple[str, int], target: RelayTarget) -> None:
@@ -143,7 +148,8 @@ class Gateway:
                 await asyncio.gather(*listener.state.background, return_exceptions=True)
             await listener.relay.close()
         log.info(
-            "gateway_stopped", drain_seconds=round(time.monotonic() - started, 3),
+            "gateway_stopped",
+            drain_seconds=round(time.monotonic() - started, 3),
             transactions_cut_off=cut_off,
         )
 

@@ -43,7 +43,10 @@ def main() -> None:
 @click.option("--store", help="sqlite:///PATH or postgresql://...")
 @click.option("--policies", help="Directory of policy files.")
 @click.option(
-    "--log-format", type=click.Choice(["json", "console"]), default="json", show_default=True,
+    "--log-format",
+    type=click.Choice(["json", "console"]),
+    default="json",
+    show_default=True,
     help="json for journald and log shippers, console for a terminal.",
 )
 def serve(config_file: Path | None, log_format: str, **flags: Any) -> None:

@@ -120,7 +120,7 @@ class Settings(_Strict):
     @classmethod
     def _networks(cls, value: Any) -> tuple[Network, ...]:
         if not isinstance(value, list | tuple):
-            raise ValueError("must be a list of CIDRs, e.g. [\"127.0.0.1/32\"]")  # noqa: TRY004
+            raise ValueError('must be a list of CIDRs, e.g. ["127.0.0.1/32"]')  # noqa: TRY004
         networks: list[Network] = []
         for item in value:
             try:

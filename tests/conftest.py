@@ -51,4 +51,4 @@ def server_cert_files(
     cert.cert_chain_pems[0].write_to_path(str(cert_file))
     cert.private_key_pem.write_to_path(str(key_file))
     ca.cert_pem.write_to_path(str(ca_file))
-    yield cert_file, key_file, ca_file
+    return cert_file, key_file, ca_file

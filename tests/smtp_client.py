@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from types import TracebackType
 
 
@@ -21,11 +22,11 @@ class RawClient:
         )
         return cls(reader, writer)
 
-    async def reply(self, timeout: float = 10.0) -> str:
+    async def reply(self, within: float = 10.0) -> str:
         """One (possibly multi-line) reply; lines joined by newlines."""
         lines = []
         while True:
-            line = await asyncio.wait_for(self.reader.readline(), timeout)
+            line = await asyncio.wait_for(self.reader.readline(), within)
             if not line:
                 raise ConnectionError("server closed the connection: " + "\n".join(lines))
             text = line.decode("utf-8", "replace").rstrip("\r\n")
@@ -42,23 +43,23 @@ class RawClient:
         await self.send(raw + b"\r\n")
         return await self.reply()
 
-    async def closed(self, timeout: float = 5.0) -> bool:
+    async def closed(self, within: float = 5.0) -> bool:
         """True when the server has closed the connection (EOF)."""
-        data = await asyncio.wait_for(self.reader.read(), timeout)
+        data = await asyncio.wait_for(self.reader.read(), within)
         return data == b"" or self.reader.at_eof()
 
     async def close(self) -> None:
         self.writer.close()
-        try:
+        with contextlib.suppress(ConnectionError, OSError):
             await self.writer.wait_closed()
-        except (ConnectionError, OSError):
-            pass
 
     async def __aenter__(self) -> RawClient:
         return self
 
     async def __aexit__(
-        self, kind: type[BaseException] | None, exc: BaseException | None,
+        self,
+        kind: type[BaseException] | None,
+        exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
         await self.close()

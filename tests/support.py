@@ -1,6 +1,5 @@
 """Shared test helpers: the relay sink, gateway start-up, ports and tools."""
 
-
 from __future__ import annotations
 
 import asyncio
@@ -77,7 +76,9 @@ class SinkHandler:
             return behaviour.data_reply
         self.messages.append(
             SunkMessage(
-                envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content,
+                envelope.mail_from,
+                list(envelope.rcpt_tos),
+                envelope.original_content,
                 list(envelope.mail_options),
             )
         )
@@ -109,9 +110,11 @@ async def start_sink(
     def factory() -> SMTP:
         handler.connections += 1
         return SMTP(
-            handler, hostname="sink.test", enable_SMTPUTF8=True,
-            tls_context=None if implicit_tls else tls, require_starttls=tls is not None
-            and not implicit_tls,
+            handler,
+            hostname="sink.test",
+            enable_SMTPUTF8=True,
+            tls_context=None if implicit_tls else tls,
+            require_starttls=tls is not None and not implicit_tls,
         )
 
     server = await asyncio.get_running_loop().create_server(
@@ -119,9 +122,6 @@ async def start_sink(
     )
     port = server.sockets[0].getsockname()[1]
     return Sink(handler, server, port, f"{scheme}://127.0.0.1:{port}")
-
-
-
 
 
 def free_port() -> int:
@@ -139,20 +139,8 @@ async def start_gateway(**overrides: Any) -> Gateway:
     return gateway
 
 
-
-
-
-
-
-
 def port_of(gateway: Gateway, leg: str = "outbound") -> int:
     return gateway.listeners[leg].address[1]
-
-
-
-
-
-
 
 
 def require_tool(name: str) -> str:

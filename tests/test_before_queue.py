@@ -56,9 +56,9 @@ async def test_250_only_after_relay_accepts(sink: Sink, gateway: Gateway) -> Non
     await client.command("DATA")
     await client.send(MESSAGE + b".\r\n")
     with pytest.raises(TimeoutError):
-        await client.reply(timeout=0.3)
+        await client.reply(within=0.3)
     assert sink.messages == []
-    final = await client.reply(timeout=5)
+    final = await client.reply(within=5)
     assert final.startswith("250")
     assert len(sink.messages) == 1
     await client.close()
@@ -186,8 +186,12 @@ async def test_changed_sender_is_replayed_on_the_relay(sink: Sink, gateway: Gate
 async def test_aiosmtplib_client_end_to_end(sink: Sink, gateway: Gateway) -> None:
     """A stock client library sends through the gateway with no surprises."""
     errors, response = await aiosmtplib.send(
-        MESSAGE, sender="agent@acme.test", recipients=["maria@customer.test"],
-        hostname="127.0.0.1", port=port_of(gateway), start_tls=False,
+        MESSAGE,
+        sender="agent@acme.test",
+        recipients=["maria@customer.test"],
+        hostname="127.0.0.1",
+        port=port_of(gateway),
+        start_tls=False,
     )
     assert errors == {}
     assert "SINK1" in response

@@ -38,8 +38,13 @@ class _ScryptHash:
 
     def matches(self, password: bytes) -> bool:
         candidate = hashlib.scrypt(
-            password, salt=self.salt, n=self.n, r=self.r, p=self.p,
-            maxmem=256 * 1024 * 1024, dklen=len(self.digest),
+            password,
+            salt=self.salt,
+            n=self.n,
+            r=self.r,
+            p=self.p,
+            maxmem=256 * 1024 * 1024,
+            dklen=len(self.digest),
         )
         return hmac.compare_digest(candidate, self.digest)
 
@@ -49,8 +54,8 @@ def hash_password(password: str) -> str:
     digest = hashlib.scrypt(
         password.encode(), salt=salt, n=SCRYPT_N, r=SCRYPT_R, p=SCRYPT_P, dklen=_DKLEN
     )
-    encode = base64.b64encode
-    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${encode(salt).decode()}${encode(digest).decode()}"
+    salt_text, digest_text = (base64.b64encode(part).decode() for part in (salt, digest))
+    return f"scrypt${SCRYPT_N}${SCRYPT_R}${SCRYPT_P}${salt_text}${digest_text}"
 
 
 def _parse_hash(text: str) -> _ScryptHash:
@@ -71,9 +76,9 @@ def load_users(path: Path) -> dict[str, _ScryptHash]:
         if not line or line.startswith("#"):
             continue
         name, sep, hashed = line.partition(":")
+        if not sep or not name:
+            raise UsersFileError(f"{path}:{number}: bad users file line (expected NAME:scrypt$...)")
         try:
-            if not sep or not name:
-                raise ValueError("expected NAME:scrypt$...")
             users[name] = _parse_hash(hashed)
         except ValueError as exc:
             raise UsersFileError(f"{path}:{number}: bad users file line ({exc})") from exc

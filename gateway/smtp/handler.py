@@ -67,9 +67,7 @@ class RelayHandler:
         reply = await txn.mail(address, mail_options)
         if not reply.ok:
             await txn.abort()
-            log.info(
-                "sender_refused", mail_from=address, reply=str(reply)
-            )
+            log.info("sender_refused", mail_from=address, reply=str(reply))
             return str(reply)
         envelope.relay_txn = txn
         envelope.mail_from = address
@@ -91,9 +89,7 @@ class RelayHandler:
             return "503 5.5.1 Send MAIL FROM first"
         reply = await txn.rcpt(address, rcpt_options)
         if not reply.ok:
-            log.info(
-                "recipient_refused", rcpt_to=address, reply=str(reply)
-            )
+            log.info("recipient_refused", rcpt_to=address, reply=str(reply))
             return str(reply)
         envelope.rcpt_tos.append(address)
         envelope.rcpt_options.extend(rcpt_options)
@@ -105,11 +101,11 @@ class RelayHandler:
         txn, envelope.relay_txn = envelope.relay_txn, None
         if txn is None:
             return "503 5.5.1 Send MAIL FROM first"
-        raw: bytes = envelope.original_content
+        raw: bytes = envelope.original_content or b""
         content = normalise_line_endings(raw)
         headers = parse_headers(content)
         try:
-            reply = await txn.send(envelope.mail_from, content)
+            reply = await txn.send(envelope.mail_from or "", content)
         except BaseException:
             await txn.abort()
             raise

@@ -78,3 +78,6 @@ AUTH_FIRST = Reply(
 )
 TOO_MANY_RECIPIENTS = Reply(452, "4.5.3 Too many recipients for one message; send the rest again")
 BAD_ADDRESS_CHARS = Reply(501, "5.1.7 Address contains CR, LF or NUL characters")
+BARE_LF_IN_COMMAND = Reply(
+    501, "5.5.2 Bare LF in an SMTP command; commands must end with CRLF (closing connection)"
+)

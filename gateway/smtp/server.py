@@ -17,13 +17,18 @@ from typing import TYPE_CHECKING, Any
 
 from aiosmtpd.smtp import SMTP, Envelope, syntax
 
-from gateway.smtp.replies import BAD_ADDRESS_CHARS, RELAY_DENIED, SHUTTING_DOWN
+from gateway.smtp.replies import (
+    BAD_ADDRESS_CHARS,
+    BARE_LF_IN_COMMAND,
+    RELAY_DENIED,
+    SHUTTING_DOWN,
+)
 
 if TYPE_CHECKING:
     from gateway.smtp.relay import RelayTransaction
 
 
-class GatewayEnvelope(Envelope):  # type: ignore[misc]
+class GatewayEnvelope(Envelope):
     """aiosmtpd's envelope plus the relay transaction mirrored alongside it."""
 
     def __init__(self) -> None:
@@ -75,11 +80,44 @@ def _translations(max_size: int) -> dict[str, str]:
     }
 
 
-class GatewaySMTP(SMTP):  # type: ignore[misc]
+class GatewaySMTP(SMTP):
     def __init__(self, handler: Any, *, state: ListenerState, **kwargs: Any) -> None:
         super().__init__(handler, **kwargs)
         self.state = state
         self._replies = _translations(kwargs.get("data_size_limit") or 0)
+        self._receiving_data = False
+        self._last_byte_was_cr = False
+
+    # --- bare LF in commands -----------------------------------------------------
+
+    def data_received(self, data: bytes) -> None:
+        """Refuse commands ended by a bare LF before aiosmtpd parses them.
+
+        aiosmtpd splits command lines at LF, so ``MAIL FROM:<a\nb@x>`` would be read
+        as the sender ``<a``. Like Postfix's ``smtpd_forbid_bare_newline``, a bare LF
+        outside DATA gets a 501 and the connection is closed, so no half-address is
+        ever taken as an envelope address. (Message content is normalised elsewhere.)
+        """
+        if not self._receiving_data and self._has_bare_lf(data):
+            with contextlib.suppress(Exception):
+                self._writer.write(f"{BARE_LF_IN_COMMAND}\r\n".encode())
+            self._close()
+            return
+        if data:
+            self._last_byte_was_cr = data.endswith(b"\r")
+        super().data_received(data)
+
+    def _has_bare_lf(self, data: bytes) -> bool:
+        if data.startswith(b"\n") and not self._last_byte_was_cr:
+            return True
+        return data.count(b"\n") != data.count(b"\r\n") + (1 if data.startswith(b"\n") else 0)
+
+    async def smtp_DATA(self, arg: str) -> None:
+        self._receiving_data = True
+        try:
+            await super().smtp_DATA(arg)
+        finally:
+            self._receiving_data = False
 
     # --- session bookkeeping -------------------------------------------------
 
@@ -94,7 +132,7 @@ class GatewaySMTP(SMTP):  # type: ignore[misc]
     def _set_post_data_state(self) -> None:
         """A new envelope replaces the old one: give up any relay transaction it held."""
         old = getattr(self, "envelope", None)
-        super()._set_post_data_state()
+        super()._set_post_data_state()  # type: ignore[no-untyped-call]
         if isinstance(old, GatewayEnvelope) and old.relay_txn is not None:
             txn, old.relay_txn = old.relay_txn, None
             self.state.spawn(txn.abort())
@@ -132,6 +170,12 @@ class GatewaySMTP(SMTP):  # type: ignore[misc]
     def _close(self) -> None:
         if self.transport is not None:
             self.transport.close()
+
+    def _timeout_cb(self) -> None:
+        """Idle or stalled client: say why before hanging up, as Postfix does."""
+        with contextlib.suppress(Exception):
+            self._writer.write(b"421 4.4.2 Idle timeout exceeded, closing connection\r\n")
+        super()._timeout_cb()  # type: ignore[no-untyped-call]
 
     def close_for_shutdown(self) -> None:
         """Tell an idle session we are going and hang up (RFC 5321 421)."""

@@ -136,9 +136,10 @@ def _forwardable_options(options: list[str], smtp: aiosmtplib.SMTP) -> list[str]
     kept: list[str] = []
     for option in options:
         keyword = option.split("=", 1)[0].upper()
-        if keyword == "SMTPUTF8" and not smtp.supports_extension("smtputf8"):
+        relay_supports = smtp.supports_extension("8bitmime" if keyword == "BODY" else keyword)
+        if keyword == "SMTPUTF8" and not relay_supports:
             return Reply(553, "5.6.7 The relay does not accept SMTPUTF8 (internationalised) mail")
-        if (keyword == "BODY" and smtp.supports_extension("8bitmime")) or (keyword in {"SIZE", "SMTPUTF8"} and smtp.supports_extension(keyword.lower())):
+        if keyword in {"BODY", "SIZE", "SMTPUTF8"} and relay_supports:
             kept.append(option)
     return kept
 
@@ -177,7 +178,8 @@ class SmtpTransaction:
             self._relay.release(conn)
             return forward
         try:
-            response = await conn.smtp.mail(sender, options=forward, encoding="utf-8")
+            null_or_sender = "" if sender == "<>" else sender  # aiosmtplib writes "" as <>
+            response = await conn.smtp.mail(null_or_sender, options=forward, encoding="utf-8")
         except SMTPResponseException as exc:
             self._finish_with(conn, exc.code)
             return relay_refusal(exc.code, exc.message, "sender")
@@ -250,7 +252,8 @@ class SmtpTransaction:
             if failure is not None:
                 return failure
             conn = self._conn
-            assert conn is not None
+            if conn is None:  # _reopen succeeded, so it holds a connection
+                return relay_disconnected("message")
         self._conn = None
         try:
             response = await conn.smtp.data(content)
