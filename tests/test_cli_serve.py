@@ -12,6 +12,7 @@ from pathlib import Path
 import aiosmtplib
 import pytest
 
+from gateway.smtp.auth import load_users
 from tests.process import GatewayProcess, run_cli
 from tests.smtp_client import RawClient, session
 from tests.support import Sink
@@ -192,8 +193,6 @@ async def test_auth_hash_produces_a_usable_users_line(tmp_path: Path) -> None:
     assert out.startswith("helpdesk:scrypt$")
     users = tmp_path / "users"
     users.write_text(out)
-    from gateway.smtp.auth import load_users
-
     assert load_users(users)["helpdesk"].matches(b"pw-123456")
     assert not load_users(users)["helpdesk"].matches(b"wrong")
 
