@@ -9,6 +9,7 @@ import pytest
 import trustme
 
 from gateway.app import Gateway
+from tests.process import GatewayProcess
 from tests.support import Sink, start_gateway, start_sink
 
 
@@ -52,3 +53,12 @@ def server_cert_files(
     cert.private_key_pem.write_to_path(str(key_file))
     ca.cert_pem.write_to_path(str(ca_file))
     return cert_file, key_file, ca_file
+
+
+@pytest.fixture
+async def processes() -> AsyncIterator[list[GatewayProcess]]:
+    started: list[GatewayProcess] = []
+    yield started
+    for process in started:
+        process.kill()
+        await process.process.wait()

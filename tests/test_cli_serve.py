@@ -6,7 +6,6 @@ import asyncio
 import json
 import signal
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiosmtplib
@@ -21,15 +20,6 @@ MESSAGE = (
     b"From: agent@acme.test\r\nTo: maria@customer.test\r\nSubject: Re: order\r\n"
     b"Message-ID: <reply-1@acme.test>\r\n\r\nHi Maria,\r\nit ships today.\r\n"
 )
-
-
-@pytest.fixture
-async def processes() -> AsyncIterator[list[GatewayProcess]]:
-    started: list[GatewayProcess] = []
-    yield started
-    for process in started:
-        process.kill()
-        await process.process.wait()
 
 
 async def send(port: int, message: bytes = MESSAGE) -> str:
