@@ -30,7 +30,7 @@ def configure_logging(log_format: LogFormat = "json", stream: Any = None) -> Non
         ],
         wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
         logger_factory=structlog.WriteLoggerFactory(file=stream or sys.stdout),
-        cache_logger_on_first_use=False,
+        cache_logger_on_first_use=True,
     )
     # Libraries (aiosmtpd logs every command at INFO) speak stdlib logging: keep them
     # to warnings and render them as the same JSON lines, never as tracebacks.

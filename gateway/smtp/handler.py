@@ -12,12 +12,7 @@ from typing import Any
 import structlog
 
 from gateway.ids import new_queue_id
-from gateway.smtp.content import (
-    has_bare_line_endings,
-    header_text,
-    normalise_line_endings,
-    parse_headers,
-)
+from gateway.smtp.content import first_header, has_bare_line_endings, normalise_line_endings
 from gateway.smtp.relay import Relay
 from gateway.smtp.replies import (
     AUTH_FIRST,
@@ -103,7 +98,6 @@ class RelayHandler:
             return "503 5.5.1 Send MAIL FROM first"
         raw: bytes = envelope.original_content or b""
         content = normalise_line_endings(raw)
-        headers = parse_headers(content)
         try:
             reply = await txn.send(envelope.mail_from or "", content)
         except BaseException:
@@ -118,7 +112,7 @@ class RelayHandler:
             policy=None,
             mail_from=envelope.mail_from,
             rcpt_tos=list(envelope.rcpt_tos),
-            message_id=header_text(headers, "Message-ID"),
+            message_id=first_header(content, "Message-ID"),
             size=len(content),
             bare_line_endings_fixed=has_bare_line_endings(raw),
             outcome=_outcome(reply),

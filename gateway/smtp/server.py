@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -58,6 +59,7 @@ class ListenerState:
         task.add_done_callback(self.background.discard)
 
 
+@functools.cache
 def _translations(max_size: int) -> dict[str, str]:
     too_big = f"552 5.3.4 Message too big for this gateway (limit {max_size} bytes)"
     return {

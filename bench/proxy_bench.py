@@ -1,0 +1,231 @@
+"""Throughput and latency: the gateway against a bare pass-through proxy, same run, same load.
+
+Both proxies relay to Postfix's smtp-sink (C, nearly free of CPU, so it does
+not steal a core from the proxy under test). The load is a light asyncio SMTP
+client: CONCURRENCY connections, each message on a new connection as most
+helpdesks send, MESSAGE_SIZE bytes each. Runs alternate bare / gateway so
+machine noise hits both; the report gives medians over the runs.
+
+    python bench/proxy_bench.py [--runs 5] [--messages 2000] [--concurrency 16] [--size 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shutil
+import signal
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def make_message(size: int, number: int) -> bytes:
+    head = (
+        f"From: Agent <agent@acme.test>\r\nTo: maria@customer.test\r\n"
+        f"Subject: Re: [#{number}] your order\r\nMessage-ID: <bench-{number}@acme.test>\r\n"
+        f"\r\nHi Maria,\r\n\r\n"
+    ).encode()
+    line = b"Your order has shipped and will arrive on Thursday. " * 1 + b"\r\n"
+    body = line * max(1, (size - len(head)) // len(line))
+    return head + body
+
+
+async def wait_port(port: int, within: float = 20) -> None:
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.05)
+            continue
+        writer.close()
+        return
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+async def expect(reader: asyncio.StreamReader, code: bytes) -> None:
+    while True:
+        line = await reader.readline()
+        if not line:
+            raise ConnectionError("closed")
+        if line[3:4] != b"-":
+            if not line.startswith(code):
+                raise RuntimeError(line.decode(errors="replace").strip())
+            return
+
+
+async def send_one(port: int, message: bytes) -> float:
+    started = time.perf_counter()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        await expect(reader, b"220")
+        writer.write(b"EHLO bench.test\r\n")
+        await expect(reader, b"250")
+        writer.write(b"MAIL FROM:<agent@acme.test>\r\n")
+        await expect(reader, b"250")
+        writer.write(b"RCPT TO:<maria@customer.test>\r\n")
+        await expect(reader, b"250")
+        writer.write(b"DATA\r\n")
+        await expect(reader, b"354")
+        writer.write(message + b".\r\n")
+        await expect(reader, b"250")
+        writer.write(b"QUIT\r\n")
+        await expect(reader, b"221")
+    finally:
+        writer.close()
+    return time.perf_counter() - started
+
+
+@dataclass
+class Result:
+    rate: float
+    p50_ms: float
+    p99_ms: float
+    failures: int
+
+
+async def load(port: int, messages: int, concurrency: int, size: int) -> Result:
+    bodies = [make_message(size, n) for n in range(16)]
+    latencies: list[float] = []
+    failures = 0
+    counter = iter(range(messages))
+
+    async def worker() -> None:
+        nonlocal failures
+        for number in counter:
+            try:
+                latencies.append(await send_one(port, bodies[number % len(bodies)]))
+            except (OSError, RuntimeError, ConnectionError):
+                failures += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    elapsed = time.perf_counter() - started
+    latencies.sort()
+    return Result(
+        rate=len(latencies) / elapsed,
+        p50_ms=latencies[len(latencies) // 2] * 1000,
+        p99_ms=latencies[int(len(latencies) * 0.99) - 1] * 1000,
+        failures=failures,
+    )
+
+
+async def start(argv: Sequence[str], cwd: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        *argv, cwd=cwd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+    )
+
+
+async def stop(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            await asyncio.wait_for(process.wait(), 30)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+
+
+async def measure(kind: str, sink_port: int, args: argparse.Namespace, workdir: Path) -> Result:
+    port = free_port()
+    if kind == "bare":
+        argv = [sys.executable, str(HERE / "bare_proxy.py"), str(port), str(sink_port)]
+    else:
+        argv = [
+            sys.executable,
+            "-m",
+            "gateway",
+            "serve",
+            "--listen",
+            f"127.0.0.1:{port}",
+            "--relay",
+            f"smtp://127.0.0.1:{sink_port}",
+            "--policies",
+            str(args.policies),
+        ]
+    process = await start(argv, workdir)
+    try:
+        await wait_port(port)
+        await load(port, args.warmup, args.concurrency, args.size)
+        return await load(port, args.messages, args.concurrency, args.size)
+    finally:
+        await stop(process)
+
+
+async def main(args: argparse.Namespace) -> None:
+    smtp_sink = shutil.which("smtp-sink")
+    if smtp_sink is None:
+        raise SystemExit("smtp-sink not found: install Debian's postfix package (make test does)")
+    workdir = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
+    sink_port = free_port()
+    user = ["-u", "nobody"] if os.geteuid() == 0 else []
+    sink = await start([smtp_sink, *user, f"127.0.0.1:{sink_port}", "256"], workdir)
+    await wait_port(sink_port)
+    results: dict[str, list[Result]] = {"bare": [], "gateway": []}
+    print(
+        f"# {args.messages} messages x {args.size} B, {args.concurrency} connections, "
+        f"new connection per message, relay = Postfix smtp-sink, {args.runs} runs"
+    )
+    try:
+        for run in range(1, args.runs + 1):
+            for kind in ("bare", "gateway"):
+                result = await measure(kind, sink_port, args, workdir)
+                results[kind].append(result)
+                print(
+                    f"run {run} {kind:8s} {result.rate:8.1f} msg/s  p50 {result.p50_ms:6.1f} ms"
+                    f"  p99 {result.p99_ms:6.1f} ms  failures {result.failures}",
+                    flush=True,
+                )
+    finally:
+        await stop(sink)
+        shutil.rmtree(workdir, ignore_errors=True)
+    summary = {
+        kind: (
+            statistics.median(r.rate for r in runs),
+            statistics.median(r.p50_ms for r in runs),
+            statistics.median(r.p99_ms for r in runs),
+        )
+        for kind, runs in results.items()
+    }
+    for kind, (rate, p50, p99) in summary.items():
+        print(f"median {kind:8s} {rate:8.1f} msg/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
+    ratios = [g.rate / b.rate for g, b in zip(results["gateway"], results["bare"], strict=True)]
+    print(
+        f"ratio gateway/bare: {summary['gateway'][0] / summary['bare'][0]:.2f} (medians), "
+        f"per-run {', '.join(f'{r:.2f}' for r in ratios)}"
+    )
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--size", type=int, default=5000)
+    parser.add_argument(
+        "--policies",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "gateway-bench-no-policies",
+        help="policy directory for the gateway (default: none)",
+    )
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(parse_args()))

@@ -1,0 +1,48 @@
+"""Line-ending normalisation and the cheap header lookup used for every message."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.smtp.content import first_header, has_bare_line_endings, normalise_line_endings
+
+
+@pytest.mark.parametrize(
+    ("raw", "clean"),
+    [
+        (b"a\r\nb\r\n", b"a\r\nb\r\n"),
+        (b"a\nb\n", b"a\r\nb\r\n"),
+        (b"a\rb\r", b"a\r\nb\r\n"),
+        (b"a\r\r\nb", b"a\r\n\r\nb\r\n"),
+        (b"a\n\rb", b"a\r\n\r\nb\r\n"),
+        (b"no newline at end", b"no newline at end\r\n"),
+    ],
+)
+def test_normalise_line_endings(raw: bytes, clean: bytes) -> None:
+    """Every bare CR and bare LF becomes CRLF; the last line is terminated."""
+    assert normalise_line_endings(raw) == clean
+    assert not has_bare_line_endings(normalise_line_endings(raw))
+
+
+def test_detects_bare_line_endings() -> None:
+    """Only CRLF counts as clean."""
+    assert not has_bare_line_endings(b"a\r\nb\r\n")
+    assert has_bare_line_endings(b"a\nb\r\n")
+    assert has_bare_line_endings(b"a\rb\r\n")
+
+
+def test_first_header_unfolds_and_ignores_case() -> None:
+    """Folded headers are joined; field names match in any case."""
+    data = b"Subject: x\r\nmessage-id:\r\n <a@b.test>\r\nX: y\r\n\r\nMessage-ID: <body@b>\r\n"
+    assert first_header(data, "Message-ID") == "<a@b.test>"
+
+
+def test_first_header_never_reads_the_body() -> None:
+    """A header-like line in the body is not a header."""
+    assert first_header(b"Subject: x\r\n\r\nMessage-ID: <body@b>\r\n", "Message-ID") is None
+
+
+def test_first_header_missing_or_empty() -> None:
+    """Absent and empty headers are both None."""
+    assert first_header(b"Subject: x\r\n\r\n", "Message-ID") is None
+    assert first_header(b"Message-ID:   \r\n\r\n", "Message-ID") is None
