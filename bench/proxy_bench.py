@@ -97,6 +97,13 @@ class Result:
     p50_ms: float
     p99_ms: float
     failures: int
+    cpu_us: float = 0.0  # proxy process CPU (user + system) per message
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (Linux /proc), robust to machine noise."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def load(port: int, messages: int, concurrency: int, size: int) -> Result:
@@ -162,7 +169,10 @@ async def measure(kind: str, sink_port: int, args: argparse.Namespace, workdir: 
     try:
         await wait_port(port)
         await load(port, args.warmup, args.concurrency, args.size)
-        return await load(port, args.messages, args.concurrency, args.size)
+        cpu_before = cpu_seconds(process.pid)
+        result = await load(port, args.messages, args.concurrency, args.size)
+        result.cpu_us = (cpu_seconds(process.pid) - cpu_before) / args.messages * 1e6
+        return result
     finally:
         await stop(process)
 
@@ -188,7 +198,8 @@ async def main(args: argparse.Namespace) -> None:
                 results[kind].append(result)
                 print(
                     f"run {run} {kind:8s} {result.rate:8.1f} msg/s  p50 {result.p50_ms:6.1f} ms"
-                    f"  p99 {result.p99_ms:6.1f} ms  failures {result.failures}",
+                    f"  p99 {result.p99_ms:6.1f} ms  cpu {result.cpu_us:6.0f} us/msg"
+                    f"  failures {result.failures}",
                     flush=True,
                 )
     finally:
@@ -199,15 +210,20 @@ async def main(args: argparse.Namespace) -> None:
             statistics.median(r.rate for r in runs),
             statistics.median(r.p50_ms for r in runs),
             statistics.median(r.p99_ms for r in runs),
+            statistics.median(r.cpu_us for r in runs),
         )
         for kind, runs in results.items()
     }
-    for kind, (rate, p50, p99) in summary.items():
-        print(f"median {kind:8s} {rate:8.1f} msg/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms")
+    for kind, (rate, p50, p99, cpu) in summary.items():
+        print(
+            f"median {kind:8s} {rate:8.1f} msg/s  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms"
+            f"  cpu {cpu:6.0f} us/msg"
+        )
     ratios = [g.rate / b.rate for g, b in zip(results["gateway"], results["bare"], strict=True)]
     print(
         f"ratio gateway/bare: {summary['gateway'][0] / summary['bare'][0]:.2f} (medians), "
-        f"per-run {', '.join(f'{r:.2f}' for r in ratios)}"
+        f"per-run {', '.join(f'{r:.2f}' for r in ratios)}; "
+        f"cpu per message gateway/bare: {summary['gateway'][3] / summary['bare'][3]:.2f}"
     )
 
 

@@ -8,20 +8,20 @@ from gateway.smtp.content import first_header, has_bare_line_endings, normalise_
 
 
 @pytest.mark.parametrize(
-    ("raw", "clean"),
+    ("raw", "clean", "had_bare"),
     [
-        (b"a\r\nb\r\n", b"a\r\nb\r\n"),
-        (b"a\nb\n", b"a\r\nb\r\n"),
-        (b"a\rb\r", b"a\r\nb\r\n"),
-        (b"a\r\r\nb", b"a\r\n\r\nb\r\n"),
-        (b"a\n\rb", b"a\r\n\r\nb\r\n"),
-        (b"no newline at end", b"no newline at end\r\n"),
+        (b"a\r\nb\r\n", b"a\r\nb\r\n", False),
+        (b"a\nb\n", b"a\r\nb\r\n", True),
+        (b"a\rb\r", b"a\r\nb\r\n", True),
+        (b"a\r\r\nb", b"a\r\n\r\nb\r\n", True),
+        (b"a\n\rb", b"a\r\n\r\nb\r\n", True),
+        (b"no newline at end", b"no newline at end\r\n", False),
     ],
 )
-def test_normalise_line_endings(raw: bytes, clean: bytes) -> None:
+def test_normalise_line_endings(raw: bytes, clean: bytes, had_bare: bool) -> None:
     """Every bare CR and bare LF becomes CRLF; the last line is terminated."""
-    assert normalise_line_endings(raw) == clean
-    assert not has_bare_line_endings(normalise_line_endings(raw))
+    assert normalise_line_endings(raw) == (clean, had_bare)
+    assert not has_bare_line_endings(normalise_line_endings(raw)[0])
 
 
 def test_detects_bare_line_endings() -> None:

@@ -24,12 +24,13 @@ def has_bare_line_endings(data: bytes) -> bool:
     return data.count(b"\n") != crlf or data.count(b"\r") != crlf
 
 
-def normalise_line_endings(data: bytes) -> bytes:
-    """Every line ends in CRLF, including the last one."""
-    clean = _LINE_END.sub(b"\r\n", data) if has_bare_line_endings(data) else data
+def normalise_line_endings(data: bytes) -> tuple[bytes, bool]:
+    """Every line ends in CRLF, including the last one; also says whether anything changed."""
+    bare = has_bare_line_endings(data)
+    clean = _LINE_END.sub(b"\r\n", data) if bare else data
     if not clean.endswith(b"\r\n"):
         clean += b"\r\n"
-    return clean
+    return clean, bare
 
 
 def header_block(data: bytes) -> bytes:

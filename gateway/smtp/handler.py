@@ -12,7 +12,7 @@ from typing import Any
 import structlog
 
 from gateway.ids import new_queue_id
-from gateway.smtp.content import first_header, has_bare_line_endings, normalise_line_endings
+from gateway.smtp.content import first_header, normalise_line_endings
 from gateway.smtp.relay import Relay
 from gateway.smtp.replies import (
     AUTH_FIRST,
@@ -51,7 +51,7 @@ class RelayHandler:
         if server.state.draining:
             server.loop.call_soon(server.close_for_shutdown)
             return str(SHUTTING_DOWN)
-        if not server.client_allowed and not session.authenticated:
+        if not server.peer_allowed and not session.authenticated:
             return str(AUTH_FIRST)
         envelope.queue_id = new_queue_id()
         envelope.started = time.monotonic()
@@ -97,7 +97,7 @@ class RelayHandler:
         if txn is None:
             return "503 5.5.1 Send MAIL FROM first"
         raw: bytes = envelope.original_content or b""
-        content = normalise_line_endings(raw)
+        content, fixed_line_endings = normalise_line_endings(raw)
         try:
             reply = await txn.send(envelope.mail_from or "", content)
         except BaseException:
@@ -114,7 +114,7 @@ class RelayHandler:
             rcpt_tos=list(envelope.rcpt_tos),
             message_id=first_header(content, "Message-ID"),
             size=len(content),
-            bare_line_endings_fixed=has_bare_line_endings(raw),
+            bare_line_endings_fixed=fixed_line_endings,
             outcome=_outcome(reply),
             reply=str(reply),
             relay=self.relay.description,

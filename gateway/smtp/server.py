@@ -50,9 +50,6 @@ class ListenerState:
     sessions: set[GatewaySMTP] = field(default_factory=set)
     background: set[asyncio.Task[None]] = field(default_factory=set)
 
-    def in_transaction(self) -> int:
-        return sum(1 for session in self.sessions if session.in_transaction)
-
     def spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
         self.background.add(task)
@@ -84,6 +81,9 @@ def _translations(max_size: int) -> dict[str, str]:
 
 class GatewaySMTP(SMTP):
     def __init__(self, handler: Any, *, state: ListenerState, **kwargs: Any) -> None:
+        # Plain attributes, not properties: aiosmtpd's __init__ runs inspect.getmembers()
+        # on every new connection, which would evaluate each property once more.
+        self.peer_allowed = False
         super().__init__(handler, **kwargs)
         self.state = state
         self._replies = _translations(kwargs.get("data_size_limit") or 0)
@@ -123,7 +123,6 @@ class GatewaySMTP(SMTP):
 
     # --- session bookkeeping -------------------------------------------------
 
-    @property
     def in_transaction(self) -> bool:
         envelope = self.envelope
         return envelope is not None and bool(envelope.mail_from)
@@ -154,16 +153,13 @@ class GatewaySMTP(SMTP):
         peer = self.session.peer if self.session is not None else None
         return str(peer[0]) if isinstance(peer, tuple) and peer else ""
 
-    @property
-    def client_allowed(self) -> bool:
-        return self.state.client_allowed(self.peer_host())
-
     async def _handle_client(self) -> None:
+        self.peer_allowed = self.state.client_allowed(self.peer_host())
         if self.state.draining:
             await self.push(str(SHUTTING_DOWN))
             self._close()
             return
-        if not self.client_allowed and not self.state.auth_available:
+        if not self.peer_allowed and not self.state.auth_available:
             await self.push(str(RELAY_DENIED))
             self._close()
             return
