@@ -6,11 +6,12 @@ import asyncio
 import shutil
 import socket
 import ssl
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from aiosmtpd.smtp import SMTP
+from aiosmtpd.smtp import SMTP, AuthResult
 
 from gateway.app import Gateway
 from gateway.config import load_settings
@@ -103,25 +104,44 @@ class Sink:
 
 
 async def start_sink(
-    tls: ssl.SSLContext | None = None, *, implicit_tls: bool = False, scheme: str = "smtp"
+    tls: ssl.SSLContext | None = None,
+    *,
+    implicit_tls: bool = False,
+    scheme: str = "smtp",
+    host: str = "127.0.0.1",
+    login: tuple[str, str] | None = None,
 ) -> Sink:
+    """An aiosmtpd relay on a free port; `login` makes it require AUTH with that user."""
     handler = SinkHandler()
+
+    def authenticate(
+        server: SMTP, session: Any, envelope: Any, mechanism: str, auth_data: Any
+    ) -> AuthResult:
+        given = (auth_data.login.decode(), auth_data.password.decode())
+        return AuthResult(success=given == login)
 
     def factory() -> SMTP:
         handler.connections += 1
-        return SMTP(
-            handler,
-            hostname="sink.test",
-            enable_SMTPUTF8=True,
-            tls_context=None if implicit_tls else tls,
-            require_starttls=tls is not None and not implicit_tls,
-        )
+        with warnings.catch_warnings():
+            # aiosmtpd warns that AUTH without TLS is unsafe: true, and fine for a loopback sink
+            warnings.simplefilter("ignore", UserWarning)
+            return SMTP(
+                handler,
+                hostname="sink.test",
+                enable_SMTPUTF8=True,
+                tls_context=None if implicit_tls else tls,
+                require_starttls=tls is not None and not implicit_tls,
+                authenticator=authenticate if login else None,
+                auth_required=login is not None,
+                auth_require_tls=False,
+            )
 
     server = await asyncio.get_running_loop().create_server(
-        factory, "127.0.0.1", 0, ssl=tls if implicit_tls else None
+        factory, host, 0, ssl=tls if implicit_tls else None
     )
     port = server.sockets[0].getsockname()[1]
-    return Sink(handler, server, port, f"{scheme}://127.0.0.1:{port}")
+    netloc = f"[{host}]" if ":" in host else host
+    return Sink(handler, server, port, f"{scheme}://{netloc}:{port}")
 
 
 def free_port() -> int:

@@ -68,6 +68,7 @@ def _translations(max_size: int) -> dict[str, str]:
         ),
         "500 Error: bad syntax": "500 5.5.2 Syntax error",
         "500 Command line too long": "500 5.5.2 Command line too long",
+        "503 Error: send HELO first": "503 5.5.1 Send HELO or EHLO first",
         "503 Error: need MAIL command": "503 5.5.1 Send MAIL FROM first",
         "503 Error: need RCPT command": "503 5.5.1 Send RCPT TO first",
         "503 Error: nested MAIL command": "503 5.5.1 MAIL FROM already given",
