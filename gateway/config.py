@@ -66,6 +66,14 @@ def _relay(value: Any) -> RelayTarget:
         raise ValueError(str(exc)) from exc
 
 
+def _readable_file(value: Any) -> Path:
+    path = Path(str(value))
+    if not path.is_file():
+        raise ValueError(f"{str(path)!r} is not a readable file")
+    return path
+
+
+ReadableFile = Annotated[Path, BeforeValidator(_readable_file)]
 HostPort = Annotated[tuple[str, int], BeforeValidator(_host_port)]
 RelayUrl = Annotated[RelayTarget, BeforeValidator(_relay)]
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -76,26 +84,12 @@ class _Strict(BaseModel):
 
 
 class TlsSettings(_Strict):
-    cert: Path
-    key: Path
-
-    @field_validator("cert", "key")
-    @classmethod
-    def _readable(cls, path: Path) -> Path:
-        if not path.is_file():
-            raise ValueError(f"{str(path)!r} is not a readable file")
-        return path
+    cert: ReadableFile
+    key: ReadableFile
 
 
 class AuthSettings(_Strict):
-    users_file: Path
-
-    @field_validator("users_file")
-    @classmethod
-    def _readable(cls, path: Path) -> Path:
-        if not path.is_file():
-            raise ValueError(f"{str(path)!r} is not a readable file")
-        return path
+    users_file: ReadableFile
 
 
 class Settings(_Strict):

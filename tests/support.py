@@ -10,6 +10,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiosmtplib
 import pytest
 from aiosmtpd.smtp import SMTP, AuthResult
 
@@ -169,3 +170,23 @@ def require_tool(name: str) -> str:
     if path is None:
         pytest.fail(f"{name} is not installed; run `make test`, which installs it")
     return path
+
+
+async def send_message(
+    port: int,
+    message: bytes,
+    *,
+    host: str = "127.0.0.1",
+    sender: str = "agent@acme.test",
+    recipients: tuple[str, ...] = ("maria@customer.test",),
+) -> str:
+    """Send one message with a stock client (aiosmtplib); returns the final reply text."""
+    _errors, response = await aiosmtplib.send(
+        message,
+        sender=sender,
+        recipients=list(recipients),
+        hostname=host,
+        port=port,
+        start_tls=False,
+    )
+    return response

@@ -8,30 +8,17 @@ import signal
 import sys
 from pathlib import Path
 
-import aiosmtplib
 import pytest
 
 from gateway.smtp.auth import load_users
 from tests.process import GatewayProcess, run_cli
 from tests.smtp_client import RawClient, session
-from tests.support import Sink
+from tests.support import Sink, send_message
 
 MESSAGE = (
     b"From: agent@acme.test\r\nTo: maria@customer.test\r\nSubject: Re: order\r\n"
     b"Message-ID: <reply-1@acme.test>\r\n\r\nHi Maria,\r\nit ships today.\r\n"
 )
-
-
-async def send(port: int, message: bytes = MESSAGE) -> str:
-    _errors, response = await aiosmtplib.send(
-        message,
-        sender="agent@acme.test",
-        recipients=["maria@customer.test"],
-        hostname="127.0.0.1",
-        port=port,
-        start_tls=False,
-    )
-    return response
 
 
 async def test_defaults_deliver_into_maildir_outbox(
@@ -43,7 +30,7 @@ async def test_defaults_deliver_into_maildir_outbox(
     warning = await gateway.wait_for_event("relay_is_maildir")
     assert warning["level"] == "warning"
     assert "nothing leaves this machine" in warning["detail"]
-    response = await send(gateway.ports["outbound"], MESSAGE.replace(b"\r\n", b"\n"))
+    response = await send_message(gateway.ports["outbound"], MESSAGE.replace(b"\r\n", b"\n"))
     assert "stored in maildir" in response
     files = list((tmp_path / "var" / "outbox" / "new").iterdir())
     assert len(files) == 1
@@ -62,7 +49,7 @@ async def test_one_json_message_event_per_message(
         "--listen", "127.0.0.1:0", "--relay", sink.url, cwd=tmp_path
     )
     processes.append(gateway)
-    await send(gateway.ports["outbound"])
+    await send_message(gateway.ports["outbound"], MESSAGE)
     event = await gateway.wait_for_event("message")
     for key in (
         "queue_id",
@@ -98,7 +85,7 @@ async def test_flags_override_config_file(
     )
     gateway = await GatewayProcess.start("--config", str(config), "--relay", sink.url, cwd=tmp_path)
     processes.append(gateway)
-    await send(gateway.ports["outbound"])
+    await send_message(gateway.ports["outbound"], MESSAGE)
     assert len(sink.messages) == 1
     assert not (tmp_path / "file-outbox").exists()
     client = await session(gateway.ports["outbound"])
@@ -162,7 +149,7 @@ async def test_sigterm_finishes_transaction_in_flight(
     port = gateway.ports["outbound"]
     idle = await session(port)
     sink.behaviour.data_delay = 1.5
-    in_flight = asyncio.create_task(send(port))
+    in_flight = asyncio.create_task(send_message(port, MESSAGE))
     await asyncio.sleep(0.5)  # the message is now waiting on the relay
     stopping = asyncio.create_task(gateway.stop())
     await asyncio.sleep(0.3)

@@ -6,7 +6,7 @@ import aiosmtplib
 import pytest
 
 from gateway.app import Gateway
-from tests.support import Sink, port_of, start_gateway, start_sink
+from tests.support import Sink, port_of, send_message, start_gateway, start_sink
 
 MESSAGE = b"From: maria@customer.test\r\nSubject: where is my order?\r\n\r\nHello?\r\n"
 
@@ -20,13 +20,11 @@ async def test_inbound_leg_passes_customer_mail_to_the_helpdesk(
         relay=sink.url, inbound_listen="127.0.0.1:0", inbound_relay=helpdesk_intake.url
     )
     gateways.append(gateway)
-    await aiosmtplib.send(
+    await send_message(
+        port_of(gateway, "inbound"),
         MESSAGE,
         sender="maria@customer.test",
-        recipients=["support@acme.test"],
-        hostname="127.0.0.1",
-        port=port_of(gateway, "inbound"),
-        start_tls=False,
+        recipients=("support@acme.test",),
     )
     assert [m.content for m in helpdesk_intake.messages] == [MESSAGE]
     assert sink.messages == []
@@ -38,14 +36,7 @@ async def test_ipv6_listen_and_relay(gateways: list[Gateway]) -> None:
     sink = await start_sink(host="::1")
     gateway = await start_gateway(listen="[::1]:0", relay=sink.url)
     gateways.append(gateway)
-    await aiosmtplib.send(
-        MESSAGE,
-        sender="agent@acme.test",
-        recipients=["maria@customer.test"],
-        hostname="::1",
-        port=port_of(gateway),
-        start_tls=False,
-    )
+    await send_message(port_of(gateway), MESSAGE, host="::1")
     assert len(sink.messages) == 1
     sink.server.close()
 
@@ -55,14 +46,7 @@ async def test_relay_auth_from_url(gateways: list[Gateway]) -> None:
     sink = await start_sink(login=("gw", "p@ss word"))
     gateway = await start_gateway(relay=f"smtp://gw:p%40ss%20word@127.0.0.1:{sink.port}")
     gateways.append(gateway)
-    await aiosmtplib.send(
-        MESSAGE,
-        sender="agent@acme.test",
-        recipients=["maria@customer.test"],
-        hostname="127.0.0.1",
-        port=port_of(gateway),
-        start_tls=False,
-    )
+    await send_message(port_of(gateway), MESSAGE)
     assert len(sink.messages) == 1
     sink.server.close()
 

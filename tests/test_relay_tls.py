@@ -10,7 +10,7 @@ import pytest
 import trustme
 
 from gateway.app import Gateway
-from tests.support import port_of, start_gateway, start_sink
+from tests.support import port_of, send_message, start_gateway, start_sink
 
 MESSAGE = b"From: agent@acme.test\r\nSubject: tls\r\n\r\nHello,\r\nsecure.\r\n"
 
@@ -21,18 +21,6 @@ def _server_context(ca: trustme.CA) -> ssl.SSLContext:
     return context
 
 
-async def _send(gateway: Gateway) -> str:
-    _errors, response = await aiosmtplib.send(
-        MESSAGE,
-        sender="agent@acme.test",
-        recipients=["maria@customer.test"],
-        hostname="127.0.0.1",
-        port=port_of(gateway),
-        start_tls=False,
-    )
-    return response
-
-
 async def test_smtps_relay(
     ca: trustme.CA, server_cert_files: tuple[Path, Path, Path], gateways: list[Gateway]
 ) -> None:
@@ -40,7 +28,7 @@ async def test_smtps_relay(
     sink = await start_sink(_server_context(ca), implicit_tls=True, scheme="smtps")
     gateway = await start_gateway(relay=f"{sink.url}?cafile={server_cert_files[2]}")
     gateways.append(gateway)
-    assert "SINK1" in await _send(gateway)
+    assert "SINK1" in await send_message(port_of(gateway), MESSAGE)
     assert len(sink.messages) == 1
     sink.server.close()
 
@@ -52,7 +40,7 @@ async def test_starttls_relay(
     sink = await start_sink(_server_context(ca), scheme="smtp+starttls")
     gateway = await start_gateway(relay=f"{sink.url}?cafile={server_cert_files[2]}")
     gateways.append(gateway)
-    assert "SINK1" in await _send(gateway)
+    assert "SINK1" in await send_message(port_of(gateway), MESSAGE)
     sink.server.close()
 
 
@@ -63,7 +51,7 @@ async def test_untrusted_relay_certificate_is_451(gateways: list[Gateway]) -> No
     gateway = await start_gateway(relay=sink.url)
     gateways.append(gateway)
     with pytest.raises(aiosmtplib.SMTPSenderRefused) as refused:
-        await _send(gateway)
+        await send_message(port_of(gateway), MESSAGE)
     assert refused.value.code == 451
     assert "4.4.1" in refused.value.message
     assert sink.messages == []
