@@ -14,11 +14,14 @@ import signal
 import socket
 import ssl
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 
 from gateway.config import Settings
+from gateway.policy.reload import PolicyHolder
 from gateway.smtp.auth import Authenticator, load_users
 from gateway.smtp.handler import RelayHandler
 from gateway.smtp.relay import Relay, RelayTarget, make_relay
@@ -42,11 +45,13 @@ class _Listener:
 
 
 class Gateway:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, policy_poll_seconds: float = 1.0) -> None:
         self.settings = settings
         self.hostname = settings.hostname or socket.gethostname()
         self.listeners: dict[str, _Listener] = {}
+        self.policies = PolicyHolder(settings.policies, poll_seconds=policy_poll_seconds)
         self._stop = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
         self._tls_context = self._server_tls_context()
         self._authenticator = (
             Authenticator(load_users(settings.auth.users_file)) if settings.auth else None
@@ -60,12 +65,26 @@ class Gateway:
         context.load_cert_chain(str(tls.cert), str(tls.key))
         return context
 
+    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def request_reload(self) -> None:
+        self._spawn(self.policies.reload("SIGHUP"))
+
     async def start(self) -> None:
         settings = self.settings
         await self._open("outbound", settings.listen, settings.relay)
         if settings.inbound_listen is not None:
             inbound_relay = settings.inbound_relay or settings.relay
             await self._open("inbound", settings.inbound_listen, inbound_relay)
+        self._spawn(self.policies.watch())
+        log.info(
+            "policies_loaded",
+            directory=str(self.policies.directory),
+            policies=[named.name for named in self.policies.current.policies],
+        )
         for leg, listener in self.listeners.items():
             host, port = listener.address
             log.info(
@@ -93,7 +112,13 @@ class Gateway:
             client_allowed=settings.allows,
             auth_available=self._authenticator is not None and self._tls_context is not None,
         )
-        handler = RelayHandler(relay, leg=leg, max_recipients=settings.max_recipients)
+        holder = self.policies
+        handler = RelayHandler(
+            relay,
+            leg=leg,
+            max_recipients=settings.max_recipients,
+            policies=(lambda: holder.current) if leg == "outbound" else None,
+        )
 
         def factory() -> GatewaySMTP:
             return GatewaySMTP(
@@ -143,6 +168,9 @@ class Gateway:
             for session in list(listener.state.sessions):
                 cut_off += 1
                 session.close_for_shutdown()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         for listener in self.listeners.values():
             await listener.server.wait_closed()
             if listener.state.background:
@@ -165,6 +193,7 @@ class Gateway:
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.request_stop, signal.Signals(signum).name)
+        loop.add_signal_handler(signal.SIGHUP, self.request_reload)
         await self.wait_stopped()
         await self.drain_and_close()
         return 0

@@ -7,6 +7,7 @@ Exit statuses (contract): 0 success, 1 the thing asked about is bad or failed,
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
 import sys
 from pathlib import Path
@@ -17,6 +18,7 @@ import click
 from gateway import __version__
 from gateway.config import ConfigError, load_settings
 from gateway.log import configure_logging
+from gateway.policy.loader import PolicyError
 from gateway.smtp.auth import UsersFileError, hash_password
 
 USAGE_ERROR = 2
@@ -62,6 +64,10 @@ def serve(config_file: Path | None, log_format: str, **flags: Any) -> None:
 
     try:
         gateway = Gateway(settings)
+    except PolicyError as exc:
+        for problem in exc.problems:
+            click.echo(f"gateway: policy error: {problem}", err=True)
+        sys.exit(USAGE_ERROR)
     except UsersFileError as exc:
         fail(f"config error: {exc}", USAGE_ERROR)
     except (ssl.SSLError, OSError) as exc:
@@ -86,3 +92,65 @@ def auth_hash(name: str, password: str) -> None:
     if ":" in name or not name.strip():
         fail("user name must be non-empty and contain no ':'", USAGE_ERROR)
     click.echo(f"{name}:{hash_password(password)}")
+
+
+POLICIES_OPTION = click.option(
+    "--policies",
+    "policies_dir",
+    type=click.Path(path_type=Path),
+    default=Path("./policies"),
+    show_default=True,
+    help="Directory of policy files.",
+)
+
+
+@main.group()
+def policy() -> None:
+    """Policy files: validate before you deploy."""
+
+
+@policy.command("check")
+@POLICIES_OPTION
+def policy_check(policies_dir: Path) -> None:
+    """Validate every policy file; exit 0 with a summary per policy, 1 with every error."""
+    from gateway.policy.loader import load_policies  # noqa: PLC0415
+    from gateway.policy.summary import summarise  # noqa: PLC0415
+
+    try:
+        policies = load_policies(policies_dir)
+    except PolicyError as exc:
+        for problem in exc.problems:
+            click.echo(f"error: {problem}", err=True)
+        click.echo(f"{len(exc.problems)} problem(s); no policy was changed", err=True)
+        sys.exit(FAILURE)
+    if not policies.policies:
+        click.echo(f"{policies_dir}: no policy files; every message is relayed unchanged")
+    for named in policies.policies:
+        click.echo(summarise(named))
+
+
+@main.command()
+@click.argument("message", type=click.Path(path_type=Path, dir_okay=False))
+@POLICIES_OPTION
+@click.option("--mail-from", help="Envelope sender to assume (default: the From address).")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object instead of text.")
+def check(message: Path, policies_dir: Path, mail_from: str | None, as_json: bool) -> None:
+    """Dry run: what the gateway would decide for MESSAGE.eml, and why."""
+    from gateway.policy.dry_run import dry_run, render_text  # noqa: PLC0415
+    from gateway.policy.loader import load_policies  # noqa: PLC0415
+
+    try:
+        raw = message.read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {message} ({exc.strerror})")
+    try:
+        policies = load_policies(policies_dir)
+    except PolicyError as exc:
+        for problem in exc.problems:
+            click.echo(f"gateway: policy error: {problem}", err=True)
+        sys.exit(FAILURE)
+    result = dry_run(raw, policies, mail_from)
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False))
+    else:
+        click.echo(render_text(result))

@@ -20,7 +20,13 @@ class GatewayProcess:
 
     @classmethod
     async def start(cls, *args: str, cwd: Path) -> GatewayProcess:
-        """Start `gateway serve ARGS` and wait until every leg listens."""
+        """Start `gateway serve ARGS` in `cwd` and wait until every leg listens.
+
+        The default policy directory is ./policies; unless a test names one, it gets an
+        empty one in its own `cwd` (no policy: every message relayed unchanged).
+        """
+        if "--policies" not in args:
+            (cwd / "policies").mkdir(exist_ok=True)
         process = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",

@@ -6,6 +6,7 @@ import asyncio
 import shutil
 import socket
 import ssl
+import tempfile
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -153,7 +154,9 @@ def free_port() -> int:
 
 
 async def start_gateway(**overrides: Any) -> Gateway:
+    """An in-process gateway on a free port; no policies unless the test gives a directory."""
     overrides.setdefault("listen", "127.0.0.1:0")
+    overrides.setdefault("policies", tempfile.mkdtemp(prefix="gateway-no-policies-"))
     settings = load_settings(None, overrides)
     gateway = Gateway(settings)
     await gateway.start()

@@ -130,6 +130,7 @@ async def test_bad_flag_value_names_the_flag(tmp_path: Path) -> None:
 
 async def test_port_in_use_is_one_line_exit_1(tmp_path: Path, sink: Sink) -> None:
     """Listening on a port someone else holds fails with a sentence, not a traceback."""
+    (tmp_path / "policies").mkdir()
     status, _out, err = await run_cli(
         "serve", "--listen", f"127.0.0.1:{sink.port}", "--relay", sink.url, cwd=tmp_path
     )
@@ -176,6 +177,7 @@ async def test_auth_hash_produces_a_usable_users_line(tmp_path: Path) -> None:
 
 async def test_log_format_console_is_human(tmp_path: Path) -> None:
     """--log-format console prints readable lines instead of JSON; a bad choice exits 2."""
+    (tmp_path / "policies").mkdir()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

@@ -7,19 +7,26 @@ the relay's answer to the final bytes. Nothing here answers 250 on its own.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 import structlog
 
 from gateway.ids import new_queue_id
-from gateway.smtp.content import first_header, normalise_line_endings
+from gateway.message import MessageView
+from gateway.policy.engine import Decision, evaluate
+from gateway.policy.loader import PolicySet
+from gateway.policy.schema import Action
+from gateway.smtp.content import normalise_line_endings
 from gateway.smtp.relay import Relay
 from gateway.smtp.replies import (
     AUTH_FIRST,
+    HOLD_UNAVAILABLE,
     INTERNAL_ERROR,
     SHUTTING_DOWN,
     TOO_MANY_RECIPIENTS,
     Reply,
+    one_line,
 )
 from gateway.smtp.server import GatewayEnvelope, GatewaySMTP
 
@@ -32,13 +39,32 @@ def _outcome(reply: Reply) -> str:
     return "tempfail" if reply.temporary else "refused"
 
 
-class RelayHandler:
-    """Forwards one listener's transactions to its relay."""
+def _rejection(decision: Decision) -> Reply:
+    finding = decision.first(Action.REJECT)
+    reason = finding.detail if finding else "refused by policy"
+    return Reply(550, f"5.7.1 {one_line(reason)} [{decision.policy}]")
 
-    def __init__(self, relay: Relay, *, leg: str, max_recipients: int) -> None:
+
+class RelayHandler:
+    """Forwards one listener's transactions to its relay, after the policies had their say.
+
+    `policies` is asked for the current set at MAIL FROM; the transaction keeps that
+    set to its end, so a reload never changes a decision half-way. The inbound leg
+    passes ``policies=None``: customer mail is never judged, only passed on.
+    """
+
+    def __init__(
+        self,
+        relay: Relay,
+        *,
+        leg: str,
+        max_recipients: int,
+        policies: Callable[[], PolicySet] | None = None,
+    ) -> None:
         self.relay = relay
         self.leg = leg
         self.max_recipients = max_recipients
+        self.policies = policies
 
     async def handle_MAIL(
         self,
@@ -55,6 +81,7 @@ class RelayHandler:
             return str(AUTH_FIRST)
         envelope.queue_id = new_queue_id()
         envelope.started = time.monotonic()
+        envelope.policies = self.policies() if self.policies else None
         structlog.contextvars.bind_contextvars(
             leg=self.leg, queue_id=envelope.queue_id, client=server.peer_host()
         )
@@ -98,8 +125,19 @@ class RelayHandler:
             return "503 5.5.1 Send MAIL FROM first"
         raw: bytes = envelope.original_content or b""
         content, fixed_line_endings = normalise_line_endings(raw)
+        view = MessageView(content)
+        decision = (
+            evaluate(view, envelope.mail_from or "", envelope.policies)
+            if envelope.policies is not None
+            else Decision("relay", None, ())
+        )
         try:
-            reply = await txn.send(envelope.mail_from or "", content)
+            if decision.action == "relay":
+                reply = await txn.send(envelope.mail_from or "", content)
+            elif decision.action == "reject":
+                reply = _rejection(decision)
+            else:
+                reply = HOLD_UNAVAILABLE
         except BaseException:
             await txn.abort()
             raise
@@ -107,12 +145,13 @@ class RelayHandler:
             await txn.abort()
         log.info(
             "message",
-            action="relay",
-            reasons=[],
-            policy=None,
+            action=decision.action,
+            reasons=decision.reasons,
+            policy=decision.policy,
+            findings=[finding.as_json() for finding in decision.findings],
             mail_from=envelope.mail_from,
             rcpt_tos=list(envelope.rcpt_tos),
-            message_id=first_header(content, "Message-ID"),
+            message_id=view.message_id,
             size=len(content),
             bare_line_endings_fixed=fixed_line_endings,
             outcome=_outcome(reply),

@@ -81,3 +81,8 @@ BAD_ADDRESS_CHARS = Reply(501, "5.1.7 Address contains CR, LF or NUL characters"
 BARE_LF_IN_COMMAND = Reply(
     501, "5.5.2 Bare LF in an SMTP command; commands must end with CRLF (closing connection)"
 )
+HOLD_UNAVAILABLE = Reply(
+    451,
+    "4.7.0 This reply needs review before it may leave, and this gateway has no hold store "
+    "yet; it was not sent, try again later",
+)

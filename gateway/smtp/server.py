@@ -26,6 +26,7 @@ from gateway.smtp.replies import (
 )
 
 if TYPE_CHECKING:
+    from gateway.policy.loader import PolicySet
     from gateway.smtp.relay import RelayTransaction
 
 
@@ -36,6 +37,7 @@ class GatewayEnvelope(Envelope):
         super().__init__()
         self.queue_id: str | None = None
         self.relay_txn: RelayTransaction | None = None
+        self.policies: PolicySet | None = None
         self.started: float = time.monotonic()
 
 

@@ -1,0 +1,154 @@
+"""A parsed view of one message: who sent it, its thread keys, and what the agent wrote.
+
+Headers are parsed eagerly and cheaply (every message needs the sender to pick a
+policy); the text body is parsed with mail-parser only when a check asks for it,
+so messages whose policy runs no text check never pay for MIME decoding.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from email.header import decode_header, make_header
+from email.message import Message
+from email.utils import getaddresses
+from functools import cached_property
+
+import mailparser
+
+from gateway.html_text import html_to_text
+from gateway.reply import ReplyParts, split_reply
+from gateway.smtp.content import parse_headers
+
+_MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+
+
+@dataclass(frozen=True, slots=True)
+class Address:
+    name: str
+    address: str
+
+    @property
+    def local_part(self) -> str:
+        return self.address.rpartition("@")[0] if "@" in self.address else self.address
+
+    def __str__(self) -> str:
+        return f"{self.name} <{self.address}>" if self.name else f"<{self.address}>"
+
+
+def _undo_surrogates(value: str) -> str:
+    """Raw 8-bit header bytes (kept as surrogates by the parser) read as UTF-8, else Latin-1."""
+    raw = value.encode("utf-8", "surrogateescape")
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("latin-1")
+
+
+def decode_text(value: object) -> str:
+    """RFC 2047 encoded words decoded, 8-bit headers read as UTF-8; never raises."""
+    if value is None:
+        return ""
+    text = _undo_surrogates(str(value))
+    try:
+        return str(make_header(decode_header(text)))
+    except (ValueError, LookupError, UnicodeError, AssertionError):
+        return text
+
+
+def raw_headers(headers: Message, name: str) -> list[str]:
+    """Every value of a header as sent (compat32 would turn 8-bit bytes into U+FFFD)."""
+    wanted = name.lower()
+    return [str(value) for key, value in headers.raw_items() if key.lower() == wanted]
+
+
+def _addresses(headers: Message, name: str) -> tuple[Address, ...]:
+    values = [_undo_surrogates(value) for value in raw_headers(headers, name)]
+    return tuple(
+        Address(decode_text(display).strip(), address.strip())
+        for display, address in getaddresses(values)
+        if address.strip()
+    )
+
+
+class MessageView:
+    """Read-only view of one message's bytes."""
+
+    def __init__(self, raw: bytes) -> None:
+        self.raw = raw
+        self.headers = parse_headers(raw)
+
+    @cached_property
+    def from_addresses(self) -> tuple[Address, ...]:
+        return _addresses(self.headers, "From")
+
+    @cached_property
+    def sender(self) -> tuple[Address, ...]:
+        return _addresses(self.headers, "Sender")
+
+    @cached_property
+    def reply_to(self) -> tuple[Address, ...]:
+        return _addresses(self.headers, "Reply-To")
+
+    @cached_property
+    def to(self) -> tuple[Address, ...]:
+        return _addresses(self.headers, "To") + _addresses(self.headers, "Cc")
+
+    @cached_property
+    def subject(self) -> str:
+        subjects = raw_headers(self.headers, "Subject")
+        return " ".join(decode_text(subjects[0]).split()) if subjects else ""
+
+    @cached_property
+    def message_id(self) -> str | None:
+        found = _MESSAGE_ID.findall(str(self.headers.get("Message-ID", "")))
+        return found[0] if found else None
+
+    @cached_property
+    def in_reply_to(self) -> tuple[str, ...]:
+        return tuple(_MESSAGE_ID.findall(str(self.headers.get("In-Reply-To", ""))))
+
+    @cached_property
+    def references(self) -> tuple[str, ...]:
+        return tuple(_MESSAGE_ID.findall(str(self.headers.get("References", ""))))
+
+    def ticket(self, pattern: re.Pattern[str] | None) -> str | None:
+        """The ticket number a policy's ticket_pattern (one group) finds in the subject."""
+        if pattern is None:
+            return None
+        match = pattern.search(self.subject)
+        return match.group(1) if match else None
+
+    @cached_property
+    def _mail(self) -> mailparser.MailParser | None:
+        try:
+            return mailparser.parse_from_bytes(self.raw)
+        except Exception:
+            return None
+
+    @cached_property
+    def text(self) -> str:
+        """The message text: its text/plain parts, else its HTML rendered as text."""
+        mail = self._mail
+        if mail is None:
+            return self.raw.partition(b"\r\n\r\n")[2].decode("utf-8", "replace")
+        if mail.text_plain:
+            return "\n".join(mail.text_plain)
+        if mail.text_html:
+            return "\n".join(html_to_text(html) for html in mail.text_html)
+        return ""
+
+    @cached_property
+    def reply(self) -> ReplyParts:
+        return split_reply(self.text)
+
+    @cached_property
+    def defects(self) -> tuple[str, ...]:
+        mail = self._mail
+        if mail is None:
+            return ("unparseable MIME structure",)
+        found: list[str] = []
+        for entry in mail.defects:
+            for messages in entry.values():
+                found.extend(str(message) for message in messages)
+        return tuple(found)

@@ -1,0 +1,1 @@
+"""Policies: what admins edit (schema, loading, reload) and how a message is judged."""

@@ -1,0 +1,70 @@
+"""From a message to a decision: pick the policy, run its checks, decide.
+
+Decision order (contract): reject > hold > relay. ``log`` findings are
+recorded in the decision and the log line but never change where the mail goes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from gateway.message import MessageView
+from gateway.policy.checks import CHECKS, Check, Finding, Subject
+from gateway.policy.loader import NamedPolicy, PolicySet
+from gateway.policy.schema import Action
+
+Verdict = Literal["relay", "hold", "reject"]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    action: Verdict
+    policy: str | None
+    findings: tuple[Finding, ...]
+
+    @property
+    def reasons(self) -> list[str]:
+        return [finding.code for finding in self.findings]
+
+    def first(self, action: Action) -> Finding | None:
+        return next((f for f in self.findings if f.action == action), None)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            "policy": self.policy,
+            "reasons": self.reasons,
+            "findings": [finding.as_json() for finding in self.findings],
+            "rewrites": [],
+        }
+
+
+def _action_for(check: Check, named: NamedPolicy) -> Action:
+    section = getattr(named.policy.checks, check.name)
+    return Action(section.action)
+
+
+def decide(findings: list[Finding]) -> Verdict:
+    actions = {finding.action for finding in findings}
+    if Action.REJECT in actions:
+        return "reject"
+    if Action.HOLD in actions:
+        return "hold"
+    return "relay"
+
+
+def evaluate(view: MessageView, mail_from: str, policies: PolicySet) -> Decision:
+    """The whole judgement of one message under one policy set."""
+    candidates = [mail_from, *(address.address for address in view.from_addresses)]
+    named = policies.select([c for c in candidates if c and c != "<>"])
+    if named is None:
+        return Decision("relay", None, ())
+    subject = Subject(mail_from, view)
+    findings: list[Finding] = []
+    for check in CHECKS:
+        action = _action_for(check, named)
+        if action is Action.OFF:
+            continue
+        findings.extend(check.run(subject, named.policy, action))
+    return Decision(decide(findings), named.name, tuple(findings))

@@ -1,0 +1,168 @@
+"""The policy file schema (contract: DESIGN.md "Policy files").
+
+Strict on purpose: an unknown key is an error, because a typo such as
+``acton = "hold"`` would otherwise silently leave a check at its default.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+
+DEFAULT_NOREPLY = ("noreply", "no-reply", "no_reply", "donotreply", "do-not-reply", "do_not_reply")
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+_ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[^@\s<>()\[\],;:\"]+\.[^@\s<>()\[\],;:\"]+$")
+
+
+class Action(StrEnum):
+    """What a finding does to the message (reject > hold > relay; log only records)."""
+
+    HOLD = "hold"
+    LOG = "log"
+    REJECT = "reject"
+    OFF = "off"
+
+
+def parse_duration(value: Any) -> float:
+    """'90s', '15m', '24h', '2d', '1w' or a number of seconds -> seconds."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = float(value)
+    else:
+        match = _DURATION.match(str(value))
+        if match is None:
+            raise ValueError(f"{value!r} is not a duration such as 90s, 15m, 24h, 2d or 1w")
+        seconds = float(match.group(1)) * _UNITS[match.group(2).lower()]
+    if seconds <= 0:
+        raise ValueError("a duration must be positive")
+    return seconds
+
+
+def _glob(value: Any) -> str:
+    if not isinstance(value, str):
+        raise ValueError("must be a string glob")  # noqa: TRY004 - pydantic wants ValueError
+    text = value.strip()
+    if not text:
+        raise ValueError("an empty glob matches nothing")
+    if any(char.isspace() or ord(char) < 32 for char in text):
+        raise ValueError(f"glob {value!r} contains whitespace or control characters")
+    depth = 0
+    for char in text:
+        if char == "[":
+            depth += 1
+        elif char == "]" and depth:
+            depth -= 1
+    if depth:
+        raise ValueError(f"glob {value!r} has an unclosed '['")
+    return text.lower()
+
+
+def _sender_glob(value: str) -> str:
+    if value != "*" and "@" not in value:
+        raise ValueError(f"sender glob {value!r} has no '@' (write '*@{value}' for a domain)")
+    return value
+
+
+def _local_part_glob(value: str) -> str:
+    if "@" in value:
+        raise ValueError(f"{value!r}: noreply globs match the local part only (no '@')")
+    return value
+
+
+def _address(value: Any) -> str:
+    text = str(value).strip()
+    if not _ADDRESS.match(text):
+        raise ValueError(f"{value!r} is not an email address")
+    return text
+
+
+def _private_key_file(value: Any) -> Path:
+    path = Path(str(value))
+    try:
+        head = path.read_bytes()[:4096]
+    except OSError as exc:
+        raise ValueError(f"cannot read key file {str(path)!r} ({exc.strerror})") from exc
+    if b"PRIVATE KEY-----" not in head:
+        raise ValueError(f"{str(path)!r} is not a PEM private key")
+    return path
+
+
+def _ticket_pattern(value: Any) -> re.Pattern[str]:
+    try:
+        pattern = re.compile(str(value))
+    except re.error as exc:
+        raise ValueError(f"not a regular expression ({exc})") from exc
+    if pattern.groups != 1:
+        raise ValueError(f"needs exactly one group for the ticket number, has {pattern.groups}")
+    return pattern
+
+
+Glob = Annotated[str, BeforeValidator(_glob)]
+SenderGlob = Annotated[Glob, AfterValidator(_sender_glob)]
+LocalPartGlob = Annotated[Glob, AfterValidator(_local_part_glob)]
+EmailAddress = Annotated[str, BeforeValidator(_address)]
+Duration = Annotated[float, BeforeValidator(parse_duration)]
+KeyFile = Annotated[Path, BeforeValidator(_private_key_file)]
+TicketPattern = Annotated[re.Pattern[str], BeforeValidator(_ticket_pattern)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class MatchSection(_Section):
+    senders: list[SenderGlob] = Field(min_length=1)
+
+
+class RewriteSection(_Section):
+    noreply: list[LocalPartGlob] = Field(default=list(DEFAULT_NOREPLY), min_length=1)
+    monitored: EmailAddress
+
+
+class DkimSection(_Section):
+    domain: str = Field(min_length=1)
+    selector: str = Field(min_length=1, pattern=r"^[A-Za-z0-9._-]+$")
+    key: KeyFile
+
+
+class CheckSection(_Section):
+    action: Action
+
+
+class GreetingCheck(CheckSection):
+    action: Action = Action.HOLD
+
+
+class AnswerCheck(CheckSection):
+    action: Action = Action.HOLD
+
+
+class NoreplySenderCheck(CheckSection):
+    action: Action = Action.LOG
+
+
+class ChecksSection(_Section):
+    greeting: GreetingCheck = GreetingCheck()
+    answer: AnswerCheck = AnswerCheck()
+    noreply_sender: NoreplySenderCheck = NoreplySenderCheck()
+
+
+class LatencySection(_Section):
+    sla: Duration = 86400.0
+    ticket_pattern: TicketPattern | None = None
+
+
+class Policy(_Section):
+    match: MatchSection
+    rewrite: RewriteSection | None = None
+    dkim: DkimSection | None = None
+    checks: ChecksSection = ChecksSection()
+    latency: LatencySection = LatencySection()
+
+    @property
+    def noreply_globs(self) -> list[str]:
+        return list(self.rewrite.noreply) if self.rewrite else list(DEFAULT_NOREPLY)

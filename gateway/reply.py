@@ -1,0 +1,157 @@
+"""Split a reply into the new text, the quoted history and the signature.
+
+Why hand-written: the checks judge only what the agent wrote now, so the cut
+must be exact. mail-parser-reply (measured on tests/corpus/replies, see
+README) loses text at lines starting with "Thanks," or "- " and misses some
+non-English attributions; this splitter keeps the whole newest reply and
+recognises, in English, German, French, Spanish, Dutch, Italian and
+Portuguese:
+
+- attribution lines before quoted text ("On ... wrote:", "Am ... schrieb ...:",
+  "Le ... a écrit :", wrapped over two lines as Gmail does);
+- Outlook history blocks ("-----Original Message-----", a "From:/Sent:" header
+  block, the "____" rule before it) and helpdesk markers ("##- Please type your
+  reply above this line -##"): everything after them is history;
+- ``>`` quoting anywhere (top-posting, bottom-posting, answers between quotes);
+- signatures after ``-- `` and mobile footers ("Sent from my iPhone").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_WROTE = r"wrote|schrieb|a\s+écrit|escribió|escreveu|schreef|ha\s+scritto|skrev|napisał"
+_ATTRIBUTION = re.compile(rf"^.{{0,300}}\b(?:{_WROTE})\b(?:.{{0,150}}:)?\s*:?\s*$", re.IGNORECASE)
+_ATTRIBUTION_START = re.compile(r"^(?:on|am|le|el|op|il|em|den|w dniu)\b.{0,200}$", re.IGNORECASE)
+_ORIGINAL_MESSAGE = re.compile(
+    r"^\s*-{2,}\s*(?:original message|ursprüngliche nachricht|message d'origine|"
+    r"mensaje original|oorspronkelijk bericht|messaggio originale|mensagem original|"
+    r"forwarded message|weitergeleitete nachricht)\s*-{2,}\s*$",
+    re.IGNORECASE,
+)
+_HEADER_FROM = re.compile(r"^\s*\**(?:from|von|de|van|da|fra|od)\s*:\**\s*\S", re.IGNORECASE)
+_HEADER_SENT = re.compile(
+    r"^\s*\**(?:sent|gesendet|envoyé|enviado|verzonden|inviato|date|datum|data|"
+    r"to|an|à|para|aan|a)\s*:",
+    re.IGNORECASE,
+)
+_RULE = re.compile(r"^\s*_{8,}\s*$")
+_MARKER = re.compile(r"^\s*#{2,}\s*-.*-\s*#{2,}\s*$")
+_SIGNATURE_DELIMITER = re.compile(r"^--\s?$")
+_MOBILE_FOOTER = re.compile(
+    r"^(?:sent from my \w+|sent from (?:outlook|mail) for \w+|get outlook for \w+|"
+    r"von meinem \w+ gesendet|gesendet von meinem \w+|envoyé de mon \w+|"
+    r"enviado desde mi \w+|enviado do meu \w+|verzonden vanaf mijn \w+|"
+    r"inviato da(?:l mio)? \w+)\b.{0,40}$",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplyParts:
+    """The new text an agent wrote, the history it quotes, and its signature."""
+
+    new_text: str
+    quoted: str
+    signature: str
+
+
+def _is_quoted(line: str) -> bool:
+    return line.lstrip().startswith(">")
+
+
+def _unquote(line: str) -> str:
+    stripped = line.lstrip()
+    while stripped.startswith(">"):
+        stripped = stripped[1:].lstrip(" ")
+    return stripped
+
+
+def _history_start(lines: list[str]) -> int:
+    """Index of the first line of unquoted history (Outlook block, marker), else len(lines)."""
+    for index, line in enumerate(lines):
+        if _MARKER.match(line) and any(text.strip() for text in lines[:index]):
+            return index
+        if _ORIGINAL_MESSAGE.match(line):
+            return index
+        if _RULE.match(line) and _header_block_follows(lines, index + 1):
+            return index
+        if _HEADER_FROM.match(line) and _header_block_follows(lines, index + 1, need=1):
+            return index
+    return len(lines)
+
+
+def _header_block_follows(lines: list[str], start: int, need: int = 0) -> bool:
+    """A From: line (when need=0) or `need` more header lines (Sent:, To:) come next."""
+    window = [line for line in lines[start : start + 5] if line.strip()]
+    if need == 0:
+        return bool(window) and bool(_HEADER_FROM.match(window[0]))
+    return sum(1 for line in window[:3] if _HEADER_SENT.match(line)) >= need
+
+
+def _attribution_lines(lines: list[str]) -> set[int]:
+    """Indexes of attribution lines (one or two wrapped lines) that introduce quoted text."""
+    found: set[int] = set()
+    for index, line in enumerate(lines):
+        if _is_quoted(line) or not line.strip():
+            continue
+        if not _quote_follows(lines, index + 1):
+            continue
+        if _ATTRIBUTION.match(line):
+            found.add(index)
+            if (
+                index > 0
+                and _ATTRIBUTION_START.match(lines[index - 1])
+                and not re.search(rf"\b(?:{_WROTE})\b", lines[index - 1], re.IGNORECASE)
+            ):
+                found.add(index - 1)
+    return found
+
+
+def _quote_follows(lines: list[str], start: int) -> bool:
+    """The next non-blank line is quoted, or nothing follows at all."""
+    for line in lines[start:]:
+        if line.strip():
+            return _is_quoted(line)
+    return True
+
+
+def _strip_signature(lines: list[str]) -> tuple[list[str], list[str]]:
+    for index, line in enumerate(lines):
+        if _SIGNATURE_DELIMITER.match(line) or _MOBILE_FOOTER.match(line.strip()):
+            return lines[:index], lines[index:]
+    return lines, []
+
+
+def _tidy(lines: list[str]) -> str:
+    """Trailing spaces off, runs of blank lines collapsed, no blank lines at the ends."""
+    out: list[str] = []
+    for line in lines:
+        clean = line.rstrip()
+        if not clean and (not out or not out[-1]):
+            continue
+        out.append(clean)
+    while out and not out[-1]:
+        out.pop()
+    return "\n".join(out)
+
+
+def split_reply(text: str) -> ReplyParts:
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    first = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
+    if first < len(lines) and _MARKER.match(lines[first]):
+        lines = lines[first + 1 :]  # helpdesk marker on top: the reply is what follows
+    cut = _history_start(lines)
+    body, history = lines[:cut], lines[cut:]
+    attributions = _attribution_lines(body)
+    new_lines: list[str] = []
+    quoted_lines: list[str] = []
+    for index, line in enumerate(body):
+        if _is_quoted(line):
+            quoted_lines.append(_unquote(line))
+        elif index not in attributions:
+            new_lines.append(line)
+    new_lines, signature = _strip_signature(new_lines)
+    quoted_lines.extend(line for line in history if not _MARKER.match(line))
+    return ReplyParts(_tidy(new_lines), _tidy(quoted_lines), _tidy(signature))
