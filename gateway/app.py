@@ -183,17 +183,21 @@ class Gateway:
         )
 
     async def run(self) -> int:
-        """Serve until SIGTERM/SIGINT, then drain; the exit status for `gateway serve`."""
+        """Serve until SIGTERM/SIGINT, then drain; the exit status for `gateway serve`.
+
+        Signal handlers go in before the listeners open: a reload or stop that
+        arrives the moment the gateway reports it is up must not kill it.
+        """
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self.request_stop, signal.Signals(signum).name)
+        loop.add_signal_handler(signal.SIGHUP, self.request_reload)
         await self.start()
         # Everything built at start-up (settings, policies, imported modules) lives as
         # long as the process: keep it out of the cyclic GC's scans (about 1% of CPU
         # per message, measured in instructions with callgrind).
         gc.collect()
         gc.freeze()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, self.request_stop, signal.Signals(signum).name)
-        loop.add_signal_handler(signal.SIGHUP, self.request_reload)
         await self.wait_stopped()
         await self.drain_and_close()
         return 0

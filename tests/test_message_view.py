@@ -1,0 +1,120 @@
+"""The message view: new reply text, quoted history, headers and thread keys."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from gateway.message import MessageView
+from gateway.reply import split_reply
+
+CORPUS = Path(__file__).resolve().parent / "corpus" / "replies"
+CASES = sorted(CORPUS.glob("*.eml"))
+
+
+@pytest.mark.parametrize("eml", CASES, ids=lambda path: path.stem)
+def test_new_reply_text_matches_corpus(eml: Path) -> None:
+    """For each quoting style in the corpus, the new text is exactly what the agent wrote."""
+    view = MessageView(eml.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
+    assert view.reply.new_text == eml.with_suffix(".expected").read_text().strip()
+
+
+def test_corpus_covers_every_quoting_style() -> None:
+    """The corpus keeps at least one case per style the splitter claims to handle."""
+    names = {path.stem for path in CASES}
+    for style in (
+        "gmail-en",
+        "gmail-wrapped-attribution",
+        "outlook-original-message",
+        "outlook-from-sent-block",
+        "outlook-de",
+        "angle-quote-top-posted",
+        "bottom-posted-interleaved",
+        "dash-signature",
+        "mobile-signature",
+        "zammad-marker",
+        "html-gmail-quote",
+        "html-apple-blockquote",
+        "html-outlook",
+        "gmail-de",
+        "gmail-fr",
+        "gmail-es",
+        "gmail-nl",
+        "gmail-it",
+        "gmail-pt",
+        "thanks-trap",
+    ):
+        assert style in names, style
+
+
+def test_quoted_customer_message_is_kept() -> None:
+    """The quoted history is available (the answer check needs the customer's question)."""
+    view = MessageView((CORPUS / "gmail-en.eml").read_bytes())
+    assert "When do I get my money back?" in view.reply.quoted
+    assert "When do I get my money back?" not in view.reply.new_text
+
+
+def test_signature_is_separated() -> None:
+    """Text after '-- ' is the signature, not part of the reply."""
+    parts = split_reply("Hi Sam,\nfixed.\n-- \nAna | ACME\n")
+    assert parts.new_text == "Hi Sam,\nfixed."
+    assert parts.signature == "--\nAna | ACME"
+
+
+def test_greeting_on_the_quote_line_is_not_new_text() -> None:
+    """A greeting only in the quoted customer message is not in the new text."""
+    parts = split_reply("Thanks for reaching out.\n\n> Hi team,\n> where is my parcel?\n")
+    assert parts.new_text == "Thanks for reaching out."
+    assert parts.quoted.startswith("Hi team,")
+
+
+def test_headers_are_decoded() -> None:
+    """RFC 2047 display names and subjects are decoded; raw 8-bit UTF-8 is read as UTF-8."""
+    raw = (
+        "From: =?utf-8?q?Acme_K=C3=BCndenservice?= <noreply@acme.test>\r\n"
+        "To: Lucía Gómez <lucia@cliente.test>, ana@x.test\r\n"
+        "Subject: Re: [#4711] Kündigung\r\n\r\nHola\r\n"
+    ).encode()
+    view = MessageView(raw)
+    assert view.from_addresses[0].name == "Acme Kündenservice"
+    assert view.from_addresses[0].local_part == "noreply"
+    assert [a.address for a in view.to] == ["lucia@cliente.test", "ana@x.test"]
+    assert view.to[0].name == "Lucía Gómez"
+    assert view.subject == "Re: [#4711] Kündigung"
+
+
+def test_thread_keys() -> None:
+    """Message-ID, In-Reply-To, References and a policy's ticket number are extracted."""
+    raw = (
+        b"Message-ID: <r2@acme.test>\r\nIn-Reply-To: <c1@customer.test>\r\n"
+        b"References: <c0@customer.test>\r\n <c1@customer.test>\r\n"
+        b"Subject: Re: [#4711] refund\r\n\r\nHi\r\n"
+    )
+    view = MessageView(raw)
+    assert view.message_id == "<r2@acme.test>"
+    assert view.in_reply_to == ("<c1@customer.test>",)
+    assert view.references == ("<c0@customer.test>", "<c1@customer.test>")
+    assert view.ticket(re.compile(r"\[#(\d+)\]")) == "4711"
+    assert view.ticket(None) is None
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"",
+        b"no headers at all",
+        b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\nbroken",
+        b"Subject: \xff\xfe\x00\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!not base64",
+        b"Content-Type: text/html\r\n\r\n<div><blockquote><blockquote>deep",
+        b"From: <>\r\nFrom: a@b\r\n\r\n" + b"x" * 5000,
+    ],
+)
+def test_malformed_input_still_gives_a_view(raw: bytes) -> None:
+    """Broken MIME, bad encodings and missing headers yield a view, never an exception."""
+    view = MessageView(raw)
+    assert isinstance(view.text, str)
+    assert isinstance(view.reply.new_text, str)
+    assert isinstance(view.subject, str)
+    assert isinstance(view.defects, tuple)
