@@ -65,6 +65,8 @@ async def instructions(
 
 
 async def main(args: argparse.Namespace) -> None:
+    args.policies = args.policies.resolve()
+    args.policies.mkdir(parents=True, exist_ok=True)
     for tool in ("valgrind", "smtp-sink"):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} not found (Debian packages valgrind, postfix)")

@@ -36,8 +36,8 @@ def free_port() -> int:
 
 def make_message(size: int, number: int) -> bytes:
     head = (
-        f"From: Agent <agent@acme.test>\r\nTo: maria@customer.test\r\n"
-        f"Subject: Re: [#{number}] your order\r\nMessage-ID: <bench-{number}@acme.test>\r\n"
+        f"From: Agent <agent@acme.example>\r\nTo: maria@customer.test\r\n"
+        f"Subject: Re: [#{number}] your order\r\nMessage-ID: <bench-{number}@acme.example>\r\n"
         f"\r\nHi Maria,\r\n\r\n"
     ).encode()
     line = b"Your order has shipped and will arrive on Thursday. " * 1 + b"\r\n"
@@ -76,7 +76,7 @@ async def send_one(port: int, message: bytes) -> float:
         await expect(reader, b"220")
         writer.write(b"EHLO bench.test\r\n")
         await expect(reader, b"250")
-        writer.write(b"MAIL FROM:<agent@acme.test>\r\n")
+        writer.write(b"MAIL FROM:<agent@acme.example>\r\n")
         await expect(reader, b"250")
         writer.write(b"RCPT TO:<maria@customer.test>\r\n")
         await expect(reader, b"250")
@@ -178,6 +178,8 @@ async def measure(kind: str, sink_port: int, args: argparse.Namespace, workdir: 
 
 
 async def main(args: argparse.Namespace) -> None:
+    args.policies = args.policies.resolve()
+    args.policies.mkdir(parents=True, exist_ok=True)
     smtp_sink = shutil.which("smtp-sink")
     if smtp_sink is None:
         raise SystemExit("smtp-sink not found: install Debian's postfix package (make test does)")
@@ -189,7 +191,8 @@ async def main(args: argparse.Namespace) -> None:
     results: dict[str, list[Result]] = {"bare": [], "gateway": []}
     print(
         f"# {args.messages} messages x {args.size} B, {args.concurrency} connections, "
-        f"new connection per message, relay = Postfix smtp-sink, {args.runs} runs"
+        f"new connection per message, relay = Postfix smtp-sink, {args.runs} runs, "
+        f"gateway policies: {args.policies}"
     )
     try:
         for run in range(1, args.runs + 1):

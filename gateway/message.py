@@ -18,7 +18,7 @@ import mailparser
 
 from gateway.html_text import html_to_text
 from gateway.reply import ReplyParts, split_reply
-from gateway.smtp.content import parse_headers
+from gateway.smtp.content import first_header, parse_headers
 
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 
@@ -76,7 +76,11 @@ class MessageView:
 
     def __init__(self, raw: bytes) -> None:
         self.raw = raw
-        self.headers = parse_headers(raw)
+
+    @cached_property
+    def headers(self) -> Message:
+        """Parsed on first use: a gateway with no matching policy never needs it."""
+        return parse_headers(self.raw)
 
     @cached_property
     def from_addresses(self) -> tuple[Address, ...]:
@@ -101,7 +105,9 @@ class MessageView:
 
     @cached_property
     def message_id(self) -> str | None:
-        found = _MESSAGE_ID.findall(str(self.headers.get("Message-ID", "")))
+        # A regex over the header block: every message logs its Message-ID, and this
+        # must not cost a full header parse when no policy looks at the message.
+        found = _MESSAGE_ID.findall(first_header(self.raw, "Message-ID") or "")
         return found[0] if found else None
 
     @cached_property

@@ -56,6 +56,8 @@ def decide(findings: list[Finding]) -> Verdict:
 
 def evaluate(view: MessageView, mail_from: str, policies: PolicySet) -> Decision:
     """The whole judgement of one message under one policy set."""
+    if not policies.policies:
+        return Decision("relay", None, ())
     candidates = [mail_from, *(address.address for address in view.from_addresses)]
     named = policies.select([c for c in candidates if c and c != "<>"])
     if named is None:
