@@ -51,7 +51,7 @@ def test_shipped_example_policies_are_valid() -> None:
         (VALID + "[rewrite]\nmonitored = 's@acme.test'\nnoreply = ['x@y']\n", "local part only"),
         (
             VALID + "[dkim]\ndomain = 'acme.test'\nselector = 'gw1'\nkey = '/nonexistent.pem'\n",
-            "dkim.key: cannot read key file '/nonexistent.pem'",
+            "dkim.key: cannot read key file /nonexistent.pem",
         ),
         ('[match\nsenders = ["*@acme.test"]\n', "not valid TOML"),
     ],
@@ -67,7 +67,7 @@ def test_key_file_that_is_not_a_private_key(tmp_path: Path) -> None:
     """A readable file that is not a PEM private key is refused at load time."""
     key = write(tmp_path, "key.txt", "hello")
     write(tmp_path, "10.toml", VALID + f"[dkim]\ndomain='a.test'\nselector='s'\nkey='{key}'\n")
-    assert any("is not a PEM private key" in line for line in problems(tmp_path))
+    assert any("is not an unencrypted PEM private key" in line for line in problems(tmp_path))
 
 
 def test_every_problem_in_every_file_is_reported(tmp_path: Path) -> None:

@@ -105,4 +105,115 @@ class NoreplySender:
         ]
 
 
-CHECKS: tuple[Check, ...] = (NoreplySender(),)
+BUILTIN_NOREPLY_PHRASES = (
+    # English
+    "please do not reply to this message",
+    "please do not reply to this email",
+    "please do not reply to this e-mail",
+    "do not reply to this email",
+    "please don't reply to this",
+    "this mailbox is not monitored",
+    "this email address is not monitored",
+    "this inbox is not monitored",
+    "replies to this message are not monitored",
+    "replies to this email are not read",
+    "this is an unmonitored mailbox",
+    "sent from a notification-only address",
+    # German
+    "bitte antworten sie nicht auf diese",
+    "bitte nicht auf diese e-mail antworten",
+    "dieses postfach wird nicht überwacht",
+    "antworten auf diese e-mail werden nicht gelesen",
+    # French
+    "merci de ne pas répondre à ce",
+    "veuillez ne pas répondre à ce",
+    "ne pas répondre à cet e-mail",
+    "cette adresse n'est pas surveillée",
+    # Spanish
+    "por favor no responda a este",
+    "por favor, no responda a este",
+    "no responda a este correo",
+    "este buzón no está supervisado",
+    # Dutch
+    "gelieve niet te antwoorden op",
+    "antwoord niet op deze e-mail",
+    "deze mailbox wordt niet gelezen",
+    # Italian
+    "si prega di non rispondere a questa",
+    "non rispondere a questo messaggio",
+    "questa casella non è monitorata",
+    # Portuguese
+    "por favor, não responda a este",
+    "por favor não responda a este",
+    "não responda a esta mensagem",
+    "esta caixa de correio não é monitorada",
+)
+
+
+def _normalise(text: str) -> str:
+    return " ".join(text.replace("\u2019", "'").lower().split())
+
+
+class NoreplyPhrase:
+    """Telling the customer not to answer is the no-reply sender problem in words.
+
+    Looks at what the agent's message says (new text and signature, not the quoted
+    history): built-in phrases in seven languages plus the policy's own `phrases`.
+    """
+
+    name = "noreply_phrase"
+    code = "noreply_phrase"
+    description = "the reply tells the customer not to reply"
+
+    def run(self, subject: Subject, policy: Policy, action: Action) -> list[Finding]:
+        reply = subject.view.reply
+        text = _normalise(f"{reply.new_text}\n{reply.signature}")
+        phrases = (*BUILTIN_NOREPLY_PHRASES, *policy.checks.noreply_phrase.phrases)
+        found = [phrase for phrase in phrases if phrase in text]
+        if not found:
+            return []
+        return [
+            Finding(
+                self.code,
+                f'The reply tells the customer not to answer ("{found[0]}")',
+                action,
+                {"phrases": found},
+            )
+        ]
+
+
+class FromHeader:
+    """Exactly one author: with none or several, there is no sender to keep or rewrite.
+
+    The gateway never guesses which From is meant; such a message waits for a person.
+    """
+
+    name = "from_header"
+    code = "multiple_from"
+    description = "the message has no From address, or several"
+
+    def run(self, subject: Subject, policy: Policy, action: Action) -> list[Finding]:
+        addresses = subject.view.from_addresses
+        if not addresses:
+            return [
+                Finding(
+                    "missing_from",
+                    "The message has no From address; the gateway will not guess who sent it",
+                    action,
+                )
+            ]
+        if len(addresses) > 1:
+            listed = ", ".join(f"<{a.address}>" for a in addresses)
+            return [
+                Finding(
+                    "multiple_from",
+                    f"The message has {len(addresses)} From addresses "
+                    f"({listed}); the gateway will not guess which one is the sender",
+                    action,
+                    {"addresses": [a.address for a in addresses]},
+                )
+            ]
+        return []
+
+
+CHECKS: tuple[Check, ...] = (FromHeader(), NoreplySender(), NoreplyPhrase())

@@ -13,6 +13,7 @@ from gateway.message import MessageView
 from gateway.policy.checks import CHECKS, Check, Finding, Subject
 from gateway.policy.loader import NamedPolicy, PolicySet
 from gateway.policy.schema import Action
+from gateway.rewrite import Rewrite, plan_rewrites
 
 Verdict = Literal["relay", "hold", "reject"]
 
@@ -22,6 +23,8 @@ class Decision:
     action: Verdict
     policy: str | None
     findings: tuple[Finding, ...]
+    named: NamedPolicy | None = None
+    rewrites: tuple[Rewrite, ...] = ()
 
     @property
     def reasons(self) -> list[str]:
@@ -36,7 +39,7 @@ class Decision:
             "policy": self.policy,
             "reasons": self.reasons,
             "findings": [finding.as_json() for finding in self.findings],
-            "rewrites": [],
+            "rewrites": [change.as_json() for change in self.rewrites],
         }
 
 
@@ -69,4 +72,6 @@ def evaluate(view: MessageView, mail_from: str, policies: PolicySet) -> Decision
         if action is Action.OFF:
             continue
         findings.extend(check.run(subject, named.policy, action))
-    return Decision(decide(findings), named.name, tuple(findings))
+    verdict = decide(findings)
+    rewrites = plan_rewrites(view, mail_from, named.policy) if verdict == "relay" else []
+    return Decision(verdict, named.name, tuple(findings), named, tuple(rewrites))

@@ -11,7 +11,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+)
 
 DEFAULT_NOREPLY = ("noreply", "no-reply", "no_reply", "donotreply", "do-not-reply", "do_not_reply")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
@@ -81,14 +88,22 @@ def _address(value: Any) -> str:
 
 
 def _private_key_file(value: Any) -> Path:
+    """A key that signs: readable, PEM, RSA >= 2048 bits or Ed25519 (checked at load time)."""
+    from gateway.dkim_sign import SigningError, load_signing_key  # noqa: PLC0415 - import cycle
+
     path = Path(str(value))
     try:
-        head = path.read_bytes()[:4096]
-    except OSError as exc:
-        raise ValueError(f"cannot read key file {str(path)!r} ({exc.strerror})") from exc
-    if b"PRIVATE KEY-----" not in head:
-        raise ValueError(f"{str(path)!r} is not a PEM private key")
+        load_signing_key(path)
+    except SigningError as exc:
+        raise ValueError(str(exc)) from exc
     return path
+
+
+def _phrase(value: Any) -> str:
+    text = " ".join(str(value).split()).lower()
+    if len(text) < 6:
+        raise ValueError(f"phrase {value!r} is too short to match safely (6 characters at least)")
+    return text
 
 
 def _ticket_pattern(value: Any) -> re.Pattern[str]:
@@ -105,6 +120,7 @@ Glob = Annotated[str, BeforeValidator(_glob)]
 SenderGlob = Annotated[Glob, AfterValidator(_sender_glob)]
 LocalPartGlob = Annotated[Glob, AfterValidator(_local_part_glob)]
 EmailAddress = Annotated[str, BeforeValidator(_address)]
+Phrase = Annotated[str, BeforeValidator(_phrase)]
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 KeyFile = Annotated[Path, BeforeValidator(_private_key_file)]
 TicketPattern = Annotated[re.Pattern[str], BeforeValidator(_ticket_pattern)]
@@ -121,6 +137,16 @@ class MatchSection(_Section):
 class RewriteSection(_Section):
     noreply: list[LocalPartGlob] = Field(default=list(DEFAULT_NOREPLY), min_length=1)
     monitored: EmailAddress
+    # exact no-reply address -> where it goes instead (e.g. billing-noreply@ -> billing@)
+    overrides: dict[str, EmailAddress] = Field(default_factory=dict)
+
+    @field_validator("overrides")
+    @classmethod
+    def _lower_keys(cls, value: dict[str, str]) -> dict[str, str]:
+        checked: dict[str, str] = {}
+        for address, target in value.items():
+            checked[_address(address).lower()] = target
+        return checked
 
 
 class DkimSection(_Section):
@@ -145,10 +171,21 @@ class NoreplySenderCheck(CheckSection):
     action: Action = Action.LOG
 
 
+class NoreplyPhraseCheck(CheckSection):
+    action: Action = Action.LOG
+    phrases: list[Phrase] = Field(default_factory=list)  # added to the built-in phrases
+
+
+class FromHeaderCheck(CheckSection):
+    action: Action = Action.HOLD
+
+
 class ChecksSection(_Section):
     greeting: GreetingCheck = GreetingCheck()
     answer: AnswerCheck = AnswerCheck()
     noreply_sender: NoreplySenderCheck = NoreplySenderCheck()
+    noreply_phrase: NoreplyPhraseCheck = NoreplyPhraseCheck()
+    from_header: FromHeaderCheck = FromHeaderCheck()
 
 
 class LatencySection(_Section):
