@@ -154,3 +154,44 @@ def check(message: Path, policies_dir: Path, mail_from: str | None, as_json: boo
         click.echo(json.dumps(result, ensure_ascii=False))
     else:
         click.echo(render_text(result))
+
+
+@main.group()
+def dkim() -> None:
+    """DKIM keys for the [dkim] section of a policy."""
+
+
+@dkim.command("keygen")
+@click.option("--domain", required=True, help="Signing domain (d=), e.g. acme.example.")
+@click.option("--selector", required=True, help="Selector (s=), e.g. gw1.")
+@click.option(
+    "--out",
+    "out_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("."),
+    show_default=True,
+    help="Directory for the private key.",
+)
+@click.option(
+    "--type",
+    "key_type",
+    type=click.Choice(["rsa", "ed25519"]),
+    default="rsa",
+    show_default=True,
+    help="rsa (2048 bits, understood everywhere) or ed25519.",
+)
+def dkim_keygen(domain: str, selector: str, out_dir: Path, key_type: str) -> None:
+    """Write DOMAIN.SELECTOR.pem (mode 0600) and print the DNS TXT record to publish."""
+    from gateway.dkim_sign import generate_key, txt_record  # noqa: PLC0415
+
+    path = out_dir / f"{domain}.{selector}.pem"
+    if path.exists():
+        fail(f"{path} exists; refusing to overwrite a key that may be published", FAILURE)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        key = generate_key(key_type, path)
+    except OSError as exc:
+        fail(f"cannot write {path} ({exc.strerror})")
+    click.echo(f"private key: {path}")
+    click.echo("publish this TXT record, then set [dkim] domain/selector/key in the policy:")
+    click.echo(txt_record(domain, selector, key))

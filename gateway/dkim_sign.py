@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import functools
 import hashlib
+import os
 import re
 import time
 from dataclasses import dataclass
@@ -154,3 +155,28 @@ class Signer:
 
     def sign(self, message: bytes, now: int | None = None) -> bytes:
         return self.signature_field(message, now) + message
+
+
+def generate_key(key_type: str, path: Path) -> SigningKey:
+    """A new key written to `path` with mode 0600 (created that way, never world-readable)."""
+    private: rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey = (
+        rsa.generate_private_key(public_exponent=65537, key_size=MIN_RSA_BITS)
+        if key_type == "rsa"
+        else ed25519.Ed25519PrivateKey.generate()
+    )
+    pem = private.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(pem)
+    return parse_signing_key(pem, str(path))
+
+
+def txt_record(domain: str, selector: str, key: SigningKey) -> str:
+    """Zone-file line; long values split into 255-byte strings as DNS requires."""
+    record = key.dns_record()
+    chunks = " ".join(f'"{record[i : i + 255]}"' for i in range(0, len(record), 255))
+    return f"{selector}._domainkey.{domain}. IN TXT ( {chunks} )"
