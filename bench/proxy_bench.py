@@ -36,7 +36,7 @@ def free_port() -> int:
 
 def make_message(size: int, number: int) -> bytes:
     head = (
-        f"From: Agent <agent@acme.example>\r\nTo: maria@customer.test\r\n"
+        f"From: ACME <noreply@acme.example>\r\nTo: maria@customer.test\r\n"
         f"Subject: Re: [#{number}] your order\r\nMessage-ID: <bench-{number}@acme.example>\r\n"
         f"\r\nHi Maria,\r\n\r\n"
     ).encode()
@@ -76,7 +76,7 @@ async def send_one(port: int, message: bytes) -> float:
         await expect(reader, b"220")
         writer.write(b"EHLO bench.test\r\n")
         await expect(reader, b"250")
-        writer.write(b"MAIL FROM:<agent@acme.example>\r\n")
+        writer.write(b"MAIL FROM:<noreply@acme.example>\r\n")
         await expect(reader, b"250")
         writer.write(b"RCPT TO:<maria@customer.test>\r\n")
         await expect(reader, b"250")
@@ -177,7 +177,23 @@ async def measure(kind: str, sink_port: int, args: argparse.Namespace, workdir: 
         await stop(process)
 
 
+def signing_policies(key_type: str) -> Path:
+    """A policy that rewrites noreply@acme.example and signs with a fresh key."""
+    from gateway.dkim_sign import generate_key  # noqa: PLC0415 - only for --signing
+
+    directory = Path(tempfile.mkdtemp(prefix="gateway-bench-signing-"))
+    key = directory / "key.pem"
+    generate_key(key_type, key)
+    (directory / "10-bench.toml").write_text(
+        '[match]\nsenders = ["*@acme.example"]\n[rewrite]\nmonitored = "support@acme.example"\n'
+        f'[dkim]\ndomain = "acme.example"\nselector = "gw1"\nkey = "{key}"\n'
+    )
+    return directory
+
+
 async def main(args: argparse.Namespace) -> None:
+    if args.signing != "none":
+        args.policies = signing_policies(args.signing)
     args.policies = args.policies.resolve()
     args.policies.mkdir(parents=True, exist_ok=True)
     smtp_sink = shutil.which("smtp-sink")
@@ -242,6 +258,12 @@ def parse_args() -> argparse.Namespace:
         type=Path,
         default=Path(tempfile.gettempdir()) / "gateway-bench-no-policies",
         help="policy directory for the gateway (default: none)",
+    )
+    parser.add_argument(
+        "--signing",
+        choices=["none", "rsa", "ed25519"],
+        default="none",
+        help="rewrite noreply@ senders and DKIM-sign with this key type (overrides --policies)",
     )
     return parser.parse_args()
 

@@ -21,6 +21,10 @@ from gateway.reply import ReplyParts, split_reply
 from gateway.smtp.content import first_header, parse_headers
 
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
+_ENCODED_OR_HTML = re.compile(
+    rb"content-transfer-encoding:\s*(?:base64|quoted-printable)|content-type:\s*text/html",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +128,23 @@ class MessageView:
             return None
         match = pattern.search(self.subject)
         return match.group(1) if match else None
+
+    def may_say_any(self, phrases: tuple[str, ...]) -> bool:
+        """False only when none of the (lower-case) phrases can be in the text at all.
+
+        A screen before the full MIME parse: when the message is plain UTF-8/ASCII with
+        no base64, quoted-printable or HTML part, its bytes are its text, so a phrase
+        absent from the bytes (case and line breaks aside) is absent from the text.
+        Otherwise the answer is True and the caller parses properly.
+        """
+        if _ENCODED_OR_HTML.search(self.raw):
+            return True
+        try:
+            text = self.raw.decode("utf-8")
+        except UnicodeDecodeError:
+            return True
+        flat = " ".join(text.lower().replace("\u2019", "'").split())
+        return any(phrase in flat for phrase in phrases)
 
     @cached_property
     def _mail(self) -> mailparser.MailParser | None:

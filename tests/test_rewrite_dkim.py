@@ -287,3 +287,49 @@ async def test_check_json_lists_rewrites(tmp_path: Path) -> None:
         {"field": "MAIL FROM", "from": "noreply@acme.example", "to": "support@acme.example"},
         {"field": "From", "from": "noreply@acme.example", "to": "support@acme.example"},
     ]
+
+
+@pytest.mark.parametrize(
+    ("headers", "body"),
+    [
+        (
+            b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable",
+            b"Hi Maria,\r\ndone.\r\n\r\nDieses Postfach wird nicht =C3=BCberwacht.\r\n",
+        ),
+        (
+            b"Content-Type: text/html; charset=utf-8",
+            b"<p>Hi Maria,</p><p>done.</p><p><i>Please do <b>not</b> reply to this message.</i></p>",
+        ),
+        (
+            b"Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit",
+            "Hi Maria,\r\nfertig.\r\nDieses Postfach wird nicht überwacht.\r\n".encode("latin-1"),
+        ),
+        (
+            b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64",
+            b"SGkgTWFyaWEsCmRvbmUuClRoaXMgbWFpbGJveCBpcyBub3QgbW9uaXRvcmVkLgo=\r\n",
+        ),
+    ],
+    ids=["quoted-printable", "html", "latin-1", "base64"],
+)
+def test_noreply_phrase_found_through_encodings(
+    tmp_path: Path, headers: bytes, body: bytes
+) -> None:
+    """The cheap byte screen never hides a phrase behind QP, base64, HTML or another charset."""
+    policies = load_policies(policy_dir(tmp_path, REWRITE))
+    raw = (
+        b"From: ana@acme.example\r\nSubject: x\r\nMIME-Version: 1.0\r\n"
+        + headers
+        + b"\r\n\r\n"
+        + body
+    )
+    decision = evaluate(MessageView(raw), "ana@acme.example", policies)
+    assert decision.reasons == ["noreply_phrase"]
+
+
+def test_byte_screen_skips_the_parse_only_when_safe() -> None:
+    """Plain UTF-8 without the phrase: no parse needed; anything encoded: parse."""
+    plain = MessageView(b"Subject: x\r\n\r\nHi Maria,\r\nall done.\r\n")
+    assert not plain.may_say_any(("do not reply",))
+    assert plain.may_say_any(("all done",))
+    encoded = MessageView(b"Content-Transfer-Encoding: base64\r\n\r\nSGk=\r\n")
+    assert encoded.may_say_any(("do not reply",))
