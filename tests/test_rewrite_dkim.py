@@ -293,12 +293,14 @@ async def test_check_json_lists_rewrites(tmp_path: Path) -> None:
     ("headers", "body"),
     [
         (
-            b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable",
+            b"Content-Type: text/plain; charset=utf-8\r\n"
+            b"Content-Transfer-Encoding: quoted-printable",
             b"Hi Maria,\r\ndone.\r\n\r\nDieses Postfach wird nicht =C3=BCberwacht.\r\n",
         ),
         (
             b"Content-Type: text/html; charset=utf-8",
-            b"<p>Hi Maria,</p><p>done.</p><p><i>Please do <b>not</b> reply to this message.</i></p>",
+            b"<p>Hi Maria,</p><p>done.</p>"
+            b"<p><i>Please do <b>not</b> reply to this message.</i></p>",
         ),
         (
             b"Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit",
