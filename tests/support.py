@@ -42,6 +42,7 @@ class SinkBehaviour:
 class SinkHandler:
     def __init__(self) -> None:
         self.messages: list[SunkMessage] = []
+        self.mail_commands: list[str] = []  # every MAIL FROM the relay saw, replays included
         self.behaviour = SinkBehaviour()
         self.connections = 0
         self.arrived = asyncio.Event()
@@ -49,6 +50,7 @@ class SinkHandler:
     async def handle_MAIL(
         self, server: SMTP, session: Any, envelope: Any, address: str, options: list[str]
     ) -> str:
+        self.mail_commands.append(address)
         if self.behaviour.mail_reply:
             return self.behaviour.mail_reply
         envelope.mail_from = address

@@ -335,3 +335,31 @@ def test_byte_screen_skips_the_parse_only_when_safe() -> None:
     assert plain.may_say_any(("all done",))
     encoded = MessageView(b"Content-Transfer-Encoding: base64\r\n\r\nSGk=\r\n")
     assert encoded.may_say_any(("do not reply",))
+
+
+async def test_envelope_rewrite_goes_to_the_relay_at_mail_from(
+    tmp_path: Path, sink: Sink, gateways: list[Gateway]
+) -> None:
+    """The rewritten sender is known at MAIL FROM: the relay sees one MAIL, no replay."""
+    gateway = await start_gateway(relay=sink.url, policies=str(policy_dir(tmp_path, REWRITE)))
+    gateways.append(gateway)
+    await send_message(port_of(gateway), ORIGINAL, sender="noreply@acme.example")
+    assert sink.handler.mail_commands == ["support@acme.example"]
+    assert sink.messages[0].mail_from == "support@acme.example"
+
+
+async def test_wrong_envelope_guess_is_replayed(
+    tmp_path: Path, sink: Sink, gateways: list[Gateway]
+) -> None:
+    """An earlier policy matched by From (no rewrite) wins: the relay gets the original sender."""
+    directory = policy_dir(tmp_path, REWRITE)
+    (directory / "05-brand.toml").write_text('[match]\nsenders = ["*@brand.test"]\n')
+    gateway = await start_gateway(relay=sink.url, policies=str(directory))
+    gateways.append(gateway)
+    message = ORIGINAL.replace(
+        b"From: ACME Support <noreply@acme.example>", b"From: ana@brand.test"
+    )
+    await send_message(port_of(gateway), message, sender="noreply@acme.example")
+    assert sink.handler.mail_commands == ["support@acme.example", "noreply@acme.example"]
+    assert sink.messages[0].mail_from == "noreply@acme.example"
+    assert sink.messages[0].content == message

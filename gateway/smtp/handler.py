@@ -20,6 +20,7 @@ from gateway.outgoing import Outgoing, prepare
 from gateway.policy.engine import Decision, evaluate
 from gateway.policy.loader import PolicySet
 from gateway.policy.schema import Action
+from gateway.rewrite import target_for
 from gateway.smtp.content import normalise_line_endings
 from gateway.smtp.relay import Relay
 from gateway.smtp.replies import (
@@ -93,7 +94,7 @@ class RelayHandler:
             leg=self.leg, queue_id=envelope.queue_id, client=server.peer_host()
         )
         txn = await self.relay.begin()
-        reply = await txn.mail(address, mail_options)
+        reply = await txn.mail(self._relay_sender(address, envelope.policies), mail_options)
         if not reply.ok:
             await txn.abort()
             log.info("sender_refused", mail_from=address, reply=str(reply))
@@ -102,6 +103,20 @@ class RelayHandler:
         envelope.mail_from = address
         envelope.mail_options.extend(mail_options)
         return "250 2.1.0 Ok"
+
+    @staticmethod
+    def _relay_sender(address: str, policies: PolicySet | None) -> str:
+        """The envelope sender to open the relay transaction with.
+
+        When the policy chosen by the envelope sender alone rewrites it, the relay gets
+        the rewritten sender right away; the final decision (which may pick another
+        policy through the From header) replays MAIL/RCPT only when that guess was wrong.
+        """
+        if policies is None or address in {"", "<>"}:
+            return address
+        named = policies.select([address])
+        target = target_for(address, named.policy) if named is not None else None
+        return target or address
 
     async def handle_RCPT(
         self,
