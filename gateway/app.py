@@ -26,6 +26,7 @@ from gateway.smtp.auth import Authenticator, load_users
 from gateway.smtp.handler import RelayHandler
 from gateway.smtp.relay import Relay, RelayTarget, make_relay
 from gateway.smtp.server import GatewaySMTP, ListenerState
+from gateway.store import open_store
 
 log = structlog.get_logger()
 
@@ -50,6 +51,7 @@ class Gateway:
         self.hostname = settings.hostname or socket.gethostname()
         self.listeners: dict[str, _Listener] = {}
         self.policies = PolicyHolder(settings.policies, poll_seconds=policy_poll_seconds)
+        self.store = open_store(settings.store)
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._tls_context = self._server_tls_context()
@@ -118,6 +120,7 @@ class Gateway:
             leg=leg,
             max_recipients=settings.max_recipients,
             policies=(lambda: holder.current) if leg == "outbound" else None,
+            store=self.store if leg == "outbound" else None,
         )
 
         def factory() -> GatewaySMTP:
@@ -176,6 +179,7 @@ class Gateway:
             if listener.state.background:
                 await asyncio.gather(*listener.state.background, return_exceptions=True)
             await listener.relay.close()
+        self.store.close()
         log.info(
             "gateway_stopped",
             drain_seconds=round(time.monotonic() - started, 3),

@@ -20,6 +20,7 @@ from gateway.config import ConfigError, load_settings
 from gateway.log import configure_logging
 from gateway.policy.loader import PolicyError
 from gateway.smtp.auth import UsersFileError, hash_password
+from gateway.store.base import StoreError
 
 USAGE_ERROR = 2
 FAILURE = 1
@@ -70,6 +71,8 @@ def serve(config_file: Path | None, log_format: str, **flags: Any) -> None:
         sys.exit(USAGE_ERROR)
     except UsersFileError as exc:
         fail(f"config error: {exc}", USAGE_ERROR)
+    except StoreError as exc:
+        fail(f"cannot open the store: {exc}")
     except (ssl.SSLError, OSError) as exc:
         fail(f"config error: cannot load TLS certificate/key ({exc})", USAGE_ERROR)
     try:

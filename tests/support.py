@@ -159,6 +159,8 @@ async def start_gateway(**overrides: Any) -> Gateway:
     """An in-process gateway on a free port; no policies unless the test gives a directory."""
     overrides.setdefault("listen", "127.0.0.1:0")
     overrides.setdefault("policies", tempfile.mkdtemp(prefix="gateway-no-policies-"))
+    store_dir = tempfile.mkdtemp(prefix="gateway-store-")
+    overrides.setdefault("store", f"sqlite:///{store_dir}/gateway.db")
     settings = load_settings(None, overrides)
     gateway = Gateway(settings)
     await gateway.start()

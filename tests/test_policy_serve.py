@@ -68,15 +68,16 @@ async def test_reject_answers_550_with_the_reason(
     assert sink.messages == []
 
 
-async def test_hold_without_store_is_a_temporary_refusal(
+async def test_hold_is_stored_not_relayed(
     sink: Sink, gateways: list[Gateway], tmp_path: Path
 ) -> None:
-    """action = hold before the hold store exists: 451 4.7.0, never relayed unchecked."""
+    """action = hold: 250 held for review <id>, the message is in the store, not at the relay."""
     install(tmp_path, "10-acme.toml", policy_text("hold"))
     gateway = await policy_gateway(sink, gateways, tmp_path)
-    with pytest.raises(Exception, match="451") as refused:
-        await send_message(port_of(gateway), NOREPLY_MESSAGE, sender="noreply@acme.test")
-    assert "4.7.0" in str(refused.value)
+    reply = await send_message(port_of(gateway), NOREPLY_MESSAGE, sender="noreply@acme.test")
+    held_id = reply.rsplit(" ", 1)[1]
+    assert reply.startswith("2.0.0 held for review ")
+    assert gateway.store.get(held_id).reasons == ["noreply_sender"]
     assert sink.messages == []
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import structlog
@@ -33,6 +34,7 @@ from gateway.smtp.replies import (
     one_line,
 )
 from gateway.smtp.server import GatewayEnvelope, GatewaySMTP
+from gateway.store.base import HeldMessage, Store, StoreError
 
 log = structlog.get_logger()
 
@@ -68,11 +70,44 @@ class RelayHandler:
         leg: str,
         max_recipients: int,
         policies: Callable[[], PolicySet] | None = None,
+        store: Store | None = None,
     ) -> None:
         self.relay = relay
         self.leg = leg
         self.max_recipients = max_recipients
         self.policies = policies
+        self.store = store
+
+    async def _hold(
+        self, envelope: GatewayEnvelope, content: bytes, view: MessageView, decision: Decision
+    ) -> Reply:
+        """Commit the message for review; 250 only once it is on disk, 451 if it cannot be."""
+        if self.store is None:
+            return HOLD_UNAVAILABLE
+        held = HeldMessage(
+            id=envelope.queue_id or new_queue_id(),
+            received_at=datetime.now(UTC),
+            mail_from=envelope.mail_from or "",
+            rcpt_tos=tuple(envelope.rcpt_tos),
+            content=content,
+            subject=view.subject,
+            message_id=view.message_id,
+            thread_key=(view.references or view.in_reply_to or (None,))[0],
+            policy=decision.policy,
+            findings=tuple(finding.as_json() for finding in decision.findings),
+        )
+        failure: str | None = None
+        try:
+            await asyncio.to_thread(self.store.hold, held)
+        except StoreError as exc:
+            failure = str(exc)
+        if failure is not None:
+            log.error("hold_store_failed", error=failure)
+            return Reply(
+                451, "4.3.0 The message needs review but could not be stored; try again later"
+            )
+        log.info("message_held", id=held.id, reasons=held.reasons, policy=held.policy)
+        return Reply(250, f"2.0.0 held for review {held.id}")
 
     async def handle_MAIL(
         self,
@@ -162,11 +197,11 @@ class RelayHandler:
             elif decision.action == "reject":
                 reply = _rejection(decision)
             else:
-                reply = HOLD_UNAVAILABLE
+                reply = await self._hold(envelope, content, view, decision)
         except BaseException:
             await txn.abort()
             raise
-        if not reply.ok:
+        if not reply.ok or decision.action != "relay":
             await txn.abort()
         if outgoing is not None and reply.ok:
             for change in outgoing.rewrites:

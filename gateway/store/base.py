@@ -1,0 +1,94 @@
+"""The store contract: what any backend (SQLite now, PostgreSQL later) must do.
+
+Status changes are conditional updates, so "released at most once" and
+"rejected never leaves" hold with two reviewers and, later, several gateways.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+
+class StoreError(Exception):
+    """The store cannot do what was asked; the message is one sentence for a person."""
+
+
+class NotFound(StoreError):
+    pass
+
+
+class Conflict(StoreError):
+    """The message is not in a state that allows the action (already released, ...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    at: datetime
+    who: str
+    action: str
+    note: str
+
+
+@dataclass(frozen=True, slots=True)
+class HeldMessage:
+    id: str
+    received_at: datetime
+    mail_from: str
+    rcpt_tos: tuple[str, ...]
+    content: bytes
+    subject: str
+    message_id: str | None
+    thread_key: str | None
+    policy: str | None
+    findings: tuple[dict[str, Any], ...]
+    status: str = "held"  # held | released | rejected
+    audit: tuple[AuditEntry, ...] = field(default=())
+
+    @property
+    def reasons(self) -> list[str]:
+        return [str(finding["code"]) for finding in self.findings]
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "status": self.status,
+            "received_at": self.received_at.isoformat(),
+            "mail_from": self.mail_from,
+            "rcpt_tos": list(self.rcpt_tos),
+            "subject": self.subject,
+            "reasons": self.reasons,
+            "message_id": self.message_id,
+            "policy": self.policy,
+        }
+
+
+class Store(Protocol):
+    def hold(self, message: HeldMessage) -> None:
+        """Commit durably (fsync) before returning; raises StoreError."""
+
+    def get(self, held_id: str) -> HeldMessage: ...
+
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        reason: str | None = None,
+        older_than: float | None = None,
+    ) -> list[HeldMessage]: ...
+
+    def claim_for_release(self, held_id: str, who: str) -> HeldMessage:
+        """Reserve a held message for one release; Conflict if released/rejected/claimed."""
+
+    def finish_release(self, held_id: str, who: str, note: str) -> None: ...
+
+    def abandon_release(self, held_id: str, who: str, reason: str) -> None:
+        """The relay refused: the message stays held, the audit says why."""
+
+    def reject(self, held_id: str, who: str, note: str) -> HeldMessage: ...
+
+    def purge(self, older_than: float) -> int:
+        """Delete released/rejected messages older than `older_than` seconds; held stay."""
+
+    def close(self) -> None: ...

@@ -1,0 +1,274 @@
+"""The SQLite store: WAL, synchronous=FULL, versioned schema, private files.
+
+`synchronous=FULL` in WAL mode fsyncs the log on every commit, so when `hold()`
+returns the message survives a power cut: only then does the helpdesk hear 250.
+Release is a claim (conditional update) before delivery and a second update
+after the relay accepted, so two reviewers cannot both deliver one message.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from gateway.store.base import AuditEntry, Conflict, HeldMessage, NotFound, StoreError
+
+CLAIM_STALE_SECONDS = 600  # a release that crashed mid-way can be retried after this
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: held messages and their audit trail
+    """
+    CREATE TABLE held (
+        id TEXT PRIMARY KEY,
+        received_at REAL NOT NULL,
+        mail_from TEXT NOT NULL,
+        rcpt_tos TEXT NOT NULL,
+        content BLOB NOT NULL,
+        subject TEXT NOT NULL,
+        message_id TEXT,
+        thread_key TEXT,
+        policy TEXT,
+        findings TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('held', 'released', 'rejected')),
+        status_at REAL NOT NULL,
+        claimed_by TEXT,
+        claimed_at REAL
+    );
+    CREATE INDEX held_status ON held (status, received_at);
+    CREATE TABLE audit (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        held_id TEXT NOT NULL REFERENCES held (id) ON DELETE CASCADE,
+        at REAL NOT NULL,
+        who TEXT NOT NULL,
+        action TEXT NOT NULL,
+        note TEXT NOT NULL
+    );
+    CREATE INDEX audit_held ON audit (held_id, seq);
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _explain(path: Path, exc: sqlite3.Error) -> StoreError:
+    text = str(exc)
+    if "unable to open" in text or "readonly" in text or "permission" in text.lower():
+        return StoreError(
+            f"cannot write the store {path} ({text}); check that the gateway's user owns it "
+            "and its directory"
+        )
+    if "not a database" in text or "malformed" in text:
+        return StoreError(f"the store {path} is damaged or not a gateway store ({text})")
+    return StoreError(f"store {path}: {text}")
+
+
+class SqliteStore:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            self._create_private(path)
+            self._db = sqlite3.connect(
+                path, isolation_level=None, check_same_thread=False, timeout=10
+            )
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._db.execute("PRAGMA foreign_keys=ON")
+            self._migrate()
+        except sqlite3.Error as exc:
+            raise _explain(path, exc) from exc
+        except PermissionError as exc:
+            raise StoreError(
+                f"cannot create the store {path} ({exc.strerror}); check the directory's owner"
+            ) from exc
+
+    @staticmethod
+    def _create_private(path: Path) -> None:
+        """Directory 0700 and file 0600 when the gateway creates them (mail is private)."""
+        if not path.parent.exists():
+            path.parent.mkdir(mode=0o700, parents=True)
+        if not path.exists():
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+    def _migrate(self) -> None:
+        version = int(self._db.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the store {self.path} has schema {version}, newer than this gateway "
+                f"({SCHEMA_VERSION}); upgrade the gateway"
+            )
+        for number in range(version, SCHEMA_VERSION):
+            with self._transaction() as db:  # each step commits with its version, or not at all
+                for statement in MIGRATIONS[number].split(";"):
+                    if statement.strip():
+                        db.execute(statement)
+                db.execute(f"PRAGMA user_version = {number + 1}")
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self._db
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+                self._db.execute("COMMIT")
+            except sqlite3.Error as exc:
+                raise _explain(self.path, exc) from exc
+
+    def _audit(
+        self, db: sqlite3.Connection, held_id: str, who: str, action: str, note: str
+    ) -> None:
+        db.execute(
+            "INSERT INTO audit (held_id, at, who, action, note) VALUES (?, ?, ?, ?, ?)",
+            (held_id, time.time(), who, action, note),
+        )
+
+    def hold(self, message: HeldMessage) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO held (id, received_at, mail_from, rcpt_tos, content, subject,"
+                " message_id, thread_key, policy, findings, status, status_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'held', ?)",
+                (
+                    message.id,
+                    message.received_at.timestamp(),
+                    message.mail_from,
+                    json.dumps(list(message.rcpt_tos)),
+                    message.content,
+                    message.subject,
+                    message.message_id,
+                    message.thread_key,
+                    message.policy,
+                    json.dumps(list(message.findings), ensure_ascii=False),
+                    message.received_at.timestamp(),
+                ),
+            )
+            self._audit(db, message.id, "gateway", "held", ", ".join(message.reasons))
+
+    def _row_to_message(self, row: Any, audit: list[Any]) -> HeldMessage:
+        return HeldMessage(
+            id=row[0],
+            received_at=datetime.fromtimestamp(row[1], UTC),
+            mail_from=row[2],
+            rcpt_tos=tuple(json.loads(row[3])),
+            content=bytes(row[4]),
+            subject=row[5],
+            message_id=row[6],
+            thread_key=row[7],
+            policy=row[8],
+            findings=tuple(json.loads(row[9])),
+            status=row[10],
+            audit=tuple(
+                AuditEntry(datetime.fromtimestamp(at, UTC), who, action, note)
+                for at, who, action, note in audit
+            ),
+        )
+
+    _SELECT_ONE = (
+        "SELECT id, received_at, mail_from, rcpt_tos, content, subject, message_id,"
+        " thread_key, policy, findings, status FROM held WHERE id = ?"
+    )
+    _SELECT_MANY = (
+        "SELECT id, received_at, mail_from, rcpt_tos, content, subject, message_id,"
+        " thread_key, policy, findings, status FROM held"
+        " WHERE (? IS NULL OR status = ?) AND (? IS NULL OR received_at < ?)"
+        " ORDER BY received_at"
+    )
+
+    def get(self, held_id: str) -> HeldMessage:
+        with self._transaction() as db:
+            row = db.execute(self._SELECT_ONE, (held_id,)).fetchone()
+            if row is None:
+                raise NotFound(f"no held message with id {held_id!r}")
+            audit = db.execute(
+                "SELECT at, who, action, note FROM audit WHERE held_id = ? ORDER BY seq",
+                (held_id,),
+            ).fetchall()
+        return self._row_to_message(row, audit)
+
+    def list(
+        self,
+        *,
+        status: str | None = None,
+        reason: str | None = None,
+        older_than: float | None = None,
+    ) -> list[HeldMessage]:
+        cutoff = None if older_than is None else time.time() - older_than
+        with self._transaction() as db:
+            rows = db.execute(self._SELECT_MANY, (status, status, cutoff, cutoff)).fetchall()
+        messages = [self._row_to_message(row, []) for row in rows]
+        if reason is not None:
+            messages = [m for m in messages if reason in m.reasons]
+        return messages
+
+    def _state_conflict(self, db: sqlite3.Connection, held_id: str, action: str) -> StoreError:
+        row = db.execute("SELECT status, claimed_by FROM held WHERE id = ?", (held_id,)).fetchone()
+        if row is None:
+            return NotFound(f"no held message with id {held_id!r}")
+        status, claimed_by = row
+        if status != "held":
+            return Conflict(f"{held_id} was already {status}; it cannot be {action}")
+        return Conflict(f"{held_id} is being released by {claimed_by} right now")
+
+    def claim_for_release(self, held_id: str, who: str) -> HeldMessage:
+        now = time.time()
+        with self._transaction() as db:
+            claimed = db.execute(
+                "UPDATE held SET claimed_by = ?, claimed_at = ? WHERE id = ? AND status = 'held'"
+                " AND (claimed_at IS NULL OR claimed_at < ?)",
+                (who, now, held_id, now - CLAIM_STALE_SECONDS),
+            ).rowcount
+            if not claimed:
+                raise self._state_conflict(db, held_id, "released")
+        return self.get(held_id)
+
+    def finish_release(self, held_id: str, who: str, note: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE held SET status = 'released', status_at = ?, claimed_at = NULL"
+                " WHERE id = ? AND status = 'held'",
+                (time.time(), held_id),
+            )
+            self._audit(db, held_id, who, "released", note)
+
+    def abandon_release(self, held_id: str, who: str, reason: str) -> None:
+        with self._transaction() as db:
+            db.execute(
+                "UPDATE held SET claimed_by = NULL, claimed_at = NULL WHERE id = ?", (held_id,)
+            )
+            self._audit(db, held_id, who, "release_failed", reason)
+
+    def reject(self, held_id: str, who: str, note: str) -> HeldMessage:
+        now = time.time()
+        with self._transaction() as db:
+            changed = db.execute(
+                "UPDATE held SET status = 'rejected', status_at = ? WHERE id = ?"
+                " AND status = 'held' AND (claimed_at IS NULL OR claimed_at < ?)",
+                (now, held_id, now - CLAIM_STALE_SECONDS),
+            ).rowcount
+            if not changed:
+                raise self._state_conflict(db, held_id, "rejected")
+            self._audit(db, held_id, who, "rejected", note)
+        return self.get(held_id)
+
+    def purge(self, older_than: float) -> int:
+        with self._transaction() as db:
+            return int(
+                db.execute(
+                    "DELETE FROM held WHERE status IN ('released', 'rejected') AND status_at < ?",
+                    (time.time() - older_than,),
+                ).rowcount
+            )
+
+    def close(self) -> None:
+        self._db.close()
