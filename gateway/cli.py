@@ -17,6 +17,7 @@ import click
 
 from gateway import __version__
 from gateway.config import ConfigError, load_settings
+from gateway.held_cli import held as held_group
 from gateway.log import configure_logging
 from gateway.policy.loader import PolicyError
 from gateway.smtp.auth import UsersFileError, hash_password
@@ -96,6 +97,8 @@ def auth_hash(name: str, password: str) -> None:
         fail("user name must be non-empty and contain no ':'", USAGE_ERROR)
     click.echo(f"{name}:{hash_password(password)}")
 
+
+main.add_command(held_group)
 
 POLICIES_OPTION = click.option(
     "--policies",

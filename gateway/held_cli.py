@@ -1,0 +1,246 @@
+"""`gateway held ...`: the review queue from a terminal (list, show, release, reject, purge)."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gateway.config import ConfigError, Settings, load_settings
+from gateway.message import MessageView
+from gateway.policy.loader import PolicyError, load_policies
+from gateway.policy.schema import parse_duration
+from gateway.store import open_store
+from gateway.store.base import HeldMessage, NotFound, Store, StoreError
+
+FAILURE, USAGE_ERROR = 1, 2
+
+
+def _fail(message: str, status: int = FAILURE) -> None:
+    click.echo(f"gateway: {message}", err=True)
+    sys.exit(status)
+
+
+def _settings(config_file: Path | None, **flags: Any) -> Settings:
+    try:
+        return load_settings(config_file, flags)
+    except ConfigError as exc:
+        for line in exc.lines:
+            click.echo(f"gateway: config error: {line}", err=True)
+        sys.exit(USAGE_ERROR)
+
+
+def _store(settings: Settings) -> Store:
+    try:
+        return open_store(settings.store)
+    except StoreError as exc:
+        _fail(str(exc))
+        raise  # unreachable: _fail exits
+
+
+def _duration(value: str) -> float:
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from exc
+
+
+def _age(held: HeldMessage) -> str:
+    seconds = max(0, int(time.time() - held.received_at.timestamp()))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def _clip(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+config_option = click.option(
+    "--config", "config_file", type=click.Path(path_type=Path), help="TOML config file."
+)
+store_option = click.option("--store", help="Store URL (default from the config file).")
+
+
+@click.group()
+def held() -> None:
+    """The review queue: messages a policy held for a person to decide."""
+
+
+@held.command("list")
+@config_option
+@store_option
+@click.option(
+    "--status",
+    type=click.Choice(["held", "released", "rejected", "all"]),
+    default="held",
+    show_default=True,
+)
+@click.option("--reason", help="Only messages with this reason code.")
+@click.option("--older-than", "older_than", help="Only messages older than this (e.g. 2h).")
+@click.option("--json", "as_json", is_flag=True, help="A JSON array for scripts.")
+def list_held(
+    config_file: Path | None,
+    store: str | None,
+    status: str,
+    reason: str | None,
+    older_than: str | None,
+    as_json: bool,
+) -> None:
+    """List held messages (oldest first)."""
+    backend = _store(_settings(config_file, store=store))
+    try:
+        messages = backend.list(
+            status=None if status == "all" else status,
+            reason=reason,
+            older_than=_duration(older_than) if older_than else None,
+        )
+    except StoreError as exc:
+        _fail(str(exc))
+    if as_json:
+        click.echo(json.dumps([m.as_json() for m in messages], ensure_ascii=False))
+        return
+    if not messages:
+        click.echo("no messages")
+        return
+    click.echo(
+        f"{'ID':12}  {'AGE':>4}  {'STATUS':8}  {'FROM':24}  {'TO':24}  {'SUBJECT':28}  REASONS"
+    )
+    for m in messages:
+        click.echo(
+            f"{m.id:12}  {_age(m):>4}  {m.status:8}  {_clip(m.mail_from, 24):24}  "
+            f"{_clip(', '.join(m.rcpt_tos), 24):24}  {_clip(m.subject, 28):28}  "
+            f"{', '.join(m.reasons)}"
+        )
+
+
+@held.command("show")
+@click.argument("held_id")
+@config_option
+@store_option
+@click.option("--raw", is_flag=True, help="The message bytes exactly as received.")
+def show_held(held_id: str, config_file: Path | None, store: str | None, raw: bool) -> None:
+    """Everything a reviewer needs: headers, reasons, the reply, the customer's message."""
+    backend = _store(_settings(config_file, store=store))
+    try:
+        message = backend.get(held_id)
+    except StoreError as exc:
+        _fail(str(exc))
+        return
+    if raw:
+        sys.stdout.buffer.write(message.content)
+        return
+    view = MessageView(message.content)
+    header_end = message.content.find(b"\r\n\r\n")
+    headers = message.content[: header_end if header_end >= 0 else len(message.content)]
+    lines = [
+        f"id:       {message.id} ({message.status}, received {message.received_at:%Y-%m-%d %H:%M:%S} UTC)",
+        f"envelope: {message.mail_from or '<>'} -> {', '.join(message.rcpt_tos)}",
+        f"policy:   {message.policy}",
+        "reasons:",
+        *(f"  - {f['code']}: {f['detail']}" for f in message.findings),
+        "",
+        "headers:",
+        *(f"  {line}" for line in headers.decode("utf-8", "replace").splitlines()),
+        "",
+        "new reply text:",
+        *(f"  | {line}" for line in (view.reply.new_text or "(empty)").splitlines()),
+        "",
+        "quoted customer message:",
+        *(f"  > {line}" for line in (view.reply.quoted or "(none)").splitlines()),
+        "",
+        "audit:",
+        *(
+            f"  {a.at:%Y-%m-%d %H:%M:%S} {a.who}: {a.action}{' - ' + a.note if a.note else ''}"
+            for a in message.audit
+        ),
+    ]
+    click.echo("\n".join(lines))
+
+
+def _who(by: str | None) -> str:
+    return by or getpass.getuser()
+
+
+@held.command("release")
+@click.argument("held_id")
+@config_option
+@store_option
+@click.option("--relay", help="Relay URL (default from the config file).")
+@click.option("--policies", help="Policy directory (default from the config file).")
+@click.option("--by", help="Reviewer name (default: your login name).")
+@click.option("--note", default="", help="Why it may go.")
+def release_held(
+    held_id: str,
+    config_file: Path | None,
+    store: str | None,
+    relay: str | None,
+    policies: str | None,
+    by: str | None,
+    note: str,
+) -> None:
+    """Deliver a held message through the relay (rewritten and signed afresh)."""
+    from gateway.release import deliver  # noqa: PLC0415
+    from gateway.smtp.relay import make_relay  # noqa: PLC0415
+
+    settings = _settings(config_file, store=store, relay=relay, policies=policies)
+    backend = _store(settings)
+    who = _who(by)
+    try:
+        policy_set = load_policies(settings.policies)
+    except PolicyError as exc:
+        _fail(f"policies are invalid, nothing released: {exc.problems[0]}")
+        return
+    try:
+        message = backend.claim_for_release(held_id, who)
+    except StoreError as exc:
+        _fail(f"not released: {exc}")
+        return
+    reply, _outgoing = asyncio.run(
+        deliver(message, make_relay(settings.relay, settings.hostname or "gateway"), policy_set)
+    )
+    if not reply.ok:
+        backend.abandon_release(held_id, who, str(reply))
+        _fail(f"not released, still held: the relay said {reply}")
+    backend.finish_release(held_id, who, f"{note} [{reply}]".strip())
+    click.echo(f"released {held_id}: {reply}")
+
+
+@held.command("reject")
+@click.argument("held_id")
+@config_option
+@store_option
+@click.option("--by", help="Reviewer name (default: your login name).")
+@click.option("--note", default="", help="Why it must not go.")
+def reject_held(
+    held_id: str, config_file: Path | None, store: str | None, by: str | None, note: str
+) -> None:
+    """Mark a held message rejected: it will never leave."""
+    backend = _store(_settings(config_file, store=store))
+    try:
+        backend.reject(held_id, _who(by), note)
+    except (NotFound, StoreError) as exc:
+        _fail(f"not rejected: {exc}")
+    click.echo(f"rejected {held_id}")
+
+
+@held.command("purge")
+@config_option
+@store_option
+@click.option("--older-than", "older_than", required=True, help="Retention, e.g. 30d.")
+def purge_held(config_file: Path | None, store: str | None, older_than: str) -> None:
+    """Delete released and rejected messages older than DURATION (held ones are kept)."""
+    backend = _store(_settings(config_file, store=store))
+    try:
+        count = backend.purge(_duration(older_than))
+    except StoreError as exc:
+        _fail(str(exc))
+        return
+    click.echo(f"purged {count} message(s)")
