@@ -141,7 +141,8 @@ def show_held(held_id: str, config_file: Path | None, store: str | None, raw: bo
     header_end = message.content.find(b"\r\n\r\n")
     headers = message.content[: header_end if header_end >= 0 else len(message.content)]
     lines = [
-        f"id:       {message.id} ({message.status}, received {message.received_at:%Y-%m-%d %H:%M:%S} UTC)",
+        f"id:       {message.id} ({message.status}, "
+        f"received {message.received_at:%Y-%m-%d %H:%M:%S} UTC)",
         f"envelope: {message.mail_from or '<>'} -> {', '.join(message.rcpt_tos)}",
         f"policy:   {message.policy}",
         "reasons:",
