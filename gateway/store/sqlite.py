@@ -70,13 +70,13 @@ def _explain(path: Path, exc: sqlite3.Error) -> StoreError:
 
 
 class SqliteStore:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, busy_timeout: float = 10.0) -> None:
         self.path = path
         self._lock = threading.Lock()
         try:
             self._create_private(path)
             self._db = sqlite3.connect(
-                path, isolation_level=None, check_same_thread=False, timeout=10
+                path, isolation_level=None, check_same_thread=False, timeout=busy_timeout
             )
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=FULL")
