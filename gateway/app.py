@@ -121,6 +121,7 @@ class Gateway:
             max_recipients=settings.max_recipients,
             policies=(lambda: holder.current) if leg == "outbound" else None,
             store=self.store if leg == "outbound" else None,
+            hostname=self.hostname,
         )
 
         def factory() -> GatewaySMTP:

@@ -293,3 +293,41 @@ async def test_unknown_id_is_exit_1(tmp_path: Path) -> None:
     status, _, err = await run_cli("held", "show", "nope", "--store", store)
     assert status == 1
     assert "no held message with id 'nope'" in err
+
+
+async def test_agent_is_told_why_when_notify_sender_is_on(
+    tmp_path: Path, sink: Sink, gateways: list[Gateway], review_setup: tuple[Path, str, bytes]
+) -> None:
+    """[hold] notify_sender: the agent gets a null-sender, auto-generated note with the reasons."""
+    policies, store, _ = review_setup
+    policy_file = policies / "10-acme.toml"
+    policy_file.write_text(policy_file.read_text() + "[hold]\nnotify_sender = true\n")
+    gateway = await start_gateway(relay=sink.url, policies=str(policies), store=store)
+    gateways.append(gateway)
+    held_id = await send_message(
+        port_of(gateway),
+        MESSAGE.replace(b"noreply@acme.example", b"ana@acme.example").replace(
+            b"From: ACME <ana@acme.example>", b"From: ACME <noreply@acme.example>"
+        ),
+        sender="ana@acme.example",
+    )
+    await asyncio.wait_for(sink.handler.arrived.wait(), 5)
+    notice = sink.messages[0]
+    assert notice.mail_from in {"", "<>"}
+    assert notice.rcpt_tos == ["ana@acme.example"]
+    assert b"Auto-Submitted: auto-generated" in notice.content
+    assert b"Subject: Held for review: Re: [#4711] refund" in notice.content
+    assert b"Sent from a no-reply address" in notice.content
+    assert held_id.rsplit(" ", 1)[1].encode() in notice.content
+
+
+async def test_no_notice_by_default(
+    tmp_path: Path, sink: Sink, gateways: list[Gateway], review_setup: tuple[Path, str, bytes]
+) -> None:
+    """Without [hold] notify_sender nobody is mailed about a hold."""
+    policies, store, _ = review_setup
+    gateway = await start_gateway(relay=sink.url, policies=str(policies), store=store)
+    gateways.append(gateway)
+    await held_message(port_of(gateway))
+    await asyncio.sleep(0.3)
+    assert sink.messages == []

@@ -193,12 +193,18 @@ class LatencySection(_Section):
     ticket_pattern: TicketPattern | None = None
 
 
+class HoldSection(_Section):
+    # Tell the agent (the envelope sender) why their reply waits, so they can fix it fast.
+    notify_sender: bool = False
+
+
 class Policy(_Section):
     match: MatchSection
     rewrite: RewriteSection | None = None
     dkim: DkimSection | None = None
     checks: ChecksSection = ChecksSection()
     latency: LatencySection = LatencySection()
+    hold: HoldSection = HoldSection()
 
     @property
     def noreply_globs(self) -> list[str]:

@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 
 from gateway.dkim_sign import SigningError
+from gateway.hold_notice import send_notice
 from gateway.ids import new_queue_id
 from gateway.message import MessageView
 from gateway.outgoing import Outgoing, prepare
@@ -71,12 +72,15 @@ class RelayHandler:
         max_recipients: int,
         policies: Callable[[], PolicySet] | None = None,
         store: Store | None = None,
+        hostname: str = "localhost",
     ) -> None:
         self.relay = relay
         self.leg = leg
         self.max_recipients = max_recipients
         self.policies = policies
         self.store = store
+        self.hostname = hostname
+        self._background: set[asyncio.Task[None]] = set()
 
     async def _hold(
         self, envelope: GatewayEnvelope, content: bytes, view: MessageView, decision: Decision
@@ -107,7 +111,20 @@ class RelayHandler:
                 451, "4.3.0 The message needs review but could not be stored; try again later"
             )
         log.info("message_held", id=held.id, reasons=held.reasons, policy=held.policy)
+        named = decision.named
+        if named is not None and named.policy.hold.notify_sender and held.mail_from:
+            self._spawn(self._notify(held))
         return Reply(250, f"2.0.0 held for review {held.id}")
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _notify(self, held: HeldMessage) -> None:
+        """After the 250: a notice that fails is logged, never retried into a loop."""
+        reply = await send_notice(held, self.relay, self.hostname)
+        log.info("hold_notice", id=held.id, to=held.mail_from, reply=str(reply))
 
     async def handle_MAIL(
         self,
