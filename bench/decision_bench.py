@@ -13,10 +13,9 @@ from __future__ import annotations
 
 import argparse
 import base64
-import statistics
-import time
-from collections.abc import Callable
 from pathlib import Path
+
+from timing import median_ms  # bench/timing.py: scripts run from bench/
 
 from gateway.message import MessageView
 from gateway.policy.engine import evaluate
@@ -51,16 +50,6 @@ def make_message(size: int) -> bytes:
         + '--b\r\nContent-Type: application/pdf; name="invoice.pdf"\r\n'
         "Content-Transfer-Encoding: base64\r\n\r\n" + attachment.replace("\n", "\r\n") + "--b--\r\n"
     ).encode()
-
-
-def median_ms(action: Callable[[], object], repeat: int, number: int) -> float:
-    timings = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        for _ in range(number):
-            action()
-        timings.append((time.perf_counter() - started) / number * 1000)
-    return statistics.median(timings)
 
 
 def main() -> None:

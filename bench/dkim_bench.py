@@ -8,13 +8,11 @@ pure-Python RSA signing as the baseline. Medians of repeated timings.
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import dkim
+from timing import median_ms  # bench/timing.py: scripts run from bench/
 
 from gateway.dkim_sign import Signer, generate_key
 
@@ -25,16 +23,6 @@ MESSAGE = (
     + b"Hi Maria, your refund was issued today and reaches your card in 3-5 days.\r\n"
     * 64
 )
-
-
-def median_ms(action: Callable[[], object], repeat: int, number: int) -> float:
-    timings = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        for _ in range(number):
-            action()
-        timings.append((time.perf_counter() - started) / number * 1000)
-    return statistics.median(timings)
 
 
 def main() -> None:

@@ -32,6 +32,13 @@ def fail(message: str, status: int = FAILURE) -> NoReturn:
     sys.exit(status)
 
 
+def fail_with_problems(error: PolicyError, status: int) -> NoReturn:
+    """Every policy problem on its own line, then exit."""
+    for problem in error.problems:
+        click.echo(f"gateway: policy error: {problem}", err=True)
+    sys.exit(status)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gateway")
 def main() -> None:
@@ -67,9 +74,7 @@ def serve(config_file: Path | None, log_format: str, **flags: Any) -> None:
     try:
         gateway = Gateway(settings)
     except PolicyError as exc:
-        for problem in exc.problems:
-            click.echo(f"gateway: policy error: {problem}", err=True)
-        sys.exit(USAGE_ERROR)
+        fail_with_problems(exc, USAGE_ERROR)
     except UsersFileError as exc:
         fail(f"config error: {exc}", USAGE_ERROR)
     except StoreError as exc:
@@ -152,9 +157,7 @@ def check(message: Path, policies_dir: Path, mail_from: str | None, as_json: boo
     try:
         policies = load_policies(policies_dir)
     except PolicyError as exc:
-        for problem in exc.problems:
-            click.echo(f"gateway: policy error: {problem}", err=True)
-        sys.exit(FAILURE)
+        fail_with_problems(exc, FAILURE)
     result = dry_run(raw, policies, mail_from)
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False))
