@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import os
 import signal
 import socket
 import ssl
@@ -21,6 +22,7 @@ from typing import Any
 import structlog
 
 from gateway.config import Settings
+from gateway.notify import keep_watchdog_fed, notify, watchdog_interval
 from gateway.policy.reload import PolicyHolder
 from gateway.smtp.auth import Authenticator, load_users
 from gateway.smtp.handler import RelayHandler
@@ -73,7 +75,13 @@ class Gateway:
         task.add_done_callback(self._tasks.discard)
 
     def request_reload(self) -> None:
-        self._spawn(self.policies.reload("SIGHUP"))
+        self._spawn(self._reload())
+
+    async def _reload(self) -> None:
+        notify("RELOADING=1", "STATUS=reloading policies")
+        ok = await self.policies.reload("SIGHUP")
+        status = "policies reloaded" if ok else "policy reload failed, previous policies in force"
+        notify("READY=1", f"STATUS={status}")
 
     async def start(self) -> None:
         settings = self.settings
@@ -147,6 +155,7 @@ class Gateway:
     def request_stop(self, reason: str = "signal") -> None:
         if not self._stop.is_set():
             log.info("gateway_stopping", reason=reason)
+            notify("STOPPING=1", "STATUS=draining transactions in flight")
             self._stop.set()
 
     async def wait_stopped(self) -> None:
@@ -198,6 +207,14 @@ class Gateway:
             loop.add_signal_handler(signum, self.request_stop, signal.Signals(signum).name)
         loop.add_signal_handler(signal.SIGHUP, self.request_reload)
         await self.start()
+        addresses = ", ".join(
+            f"{leg} {host}:{port}"
+            for leg, (host, port) in ((leg, lst.address) for leg, lst in self.listeners.items())
+        )
+        notify("READY=1", f"STATUS=listening: {addresses}", f"MAINPID={os.getpid()}")
+        interval = watchdog_interval()
+        if interval is not None:
+            self._spawn(keep_watchdog_fed(interval))
         # Everything built at start-up (settings, policies, imported modules) lives as
         # long as the process: keep it out of the cyclic GC's scans (about 1% of CPU
         # per message, measured in instructions with callgrind).

@@ -204,3 +204,21 @@ def dkim_keygen(domain: str, selector: str, out_dir: Path, key_type: str) -> Non
     click.echo(f"private key: {path}")
     click.echo("publish this TXT record, then set [dkim] domain/selector/key in the policy:")
     click.echo(txt_record(domain, selector, key))
+
+
+@main.command()
+@click.option("--config", "config_file", type=click.Path(path_type=Path), help="TOML config file.")
+def health(config_file: Path | None) -> None:
+    """Exit 0 when the listeners answer EHLO, the store takes writes and the policies load."""
+    from gateway.health import check as check_health  # noqa: PLC0415
+
+    try:
+        settings = load_settings(config_file, {})
+    except ConfigError as exc:
+        for line in exc.lines:
+            click.echo(f"gateway: config error: {line}", err=True)
+        sys.exit(USAGE_ERROR)
+    results = asyncio.run(check_health(settings))
+    for ok, line in results:
+        click.echo(f"{'ok  ' if ok else 'FAIL'} {line}")
+    sys.exit(0 if all(ok for ok, _ in results) else FAILURE)

@@ -91,4 +91,7 @@ class Store(Protocol):
     def purge(self, older_than: float) -> int:
         """Delete released/rejected messages older than `older_than` seconds; held stay."""
 
+    def probe(self) -> str:
+        """Prove the store takes writes (nothing is kept); a sentence about it, or StoreError."""
+
     def close(self) -> None: ...

@@ -270,5 +270,20 @@ class SqliteStore:
                 ).rowcount
             )
 
+    def probe(self) -> str:
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    self._db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                    held = self._db.execute(
+                        "SELECT count(*) FROM held WHERE status = 'held'"
+                    ).fetchone()[0]
+                finally:
+                    self._db.execute("ROLLBACK")
+            except sqlite3.Error as exc:
+                raise _explain(self.path, exc) from exc
+        return f"{self.path} writable, schema {SCHEMA_VERSION}, {held} held"
+
     def close(self) -> None:
         self._db.close()
