@@ -1,4 +1,4 @@
-"""Running under systemd: the unit verifies cleanly, is hardened, and the daemon speaks sd_notify."""
+"""Under systemd: the unit verifies cleanly, is hardened, and the daemon speaks sd_notify."""
 
 from __future__ import annotations
 
