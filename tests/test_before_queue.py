@@ -168,6 +168,7 @@ async def test_relay_connections_are_reused(sink: Sink, gateway: Gateway) -> Non
         assert replies["END"].startswith("250")
     assert len(sink.messages) == 3
     assert sink.handler.connections == 1
+    assert gateway.listeners["outbound"].relay.connections_opened == 1  # type: ignore[attr-defined]
 
 
 async def test_changed_sender_is_replayed_on_the_relay(sink: Sink, gateway: Gateway) -> None:
