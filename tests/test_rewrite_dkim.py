@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import stat
+import subprocess
 from pathlib import Path
 
 import dkim
@@ -363,3 +365,35 @@ async def test_wrong_envelope_guess_is_replayed(
     assert sink.handler.mail_commands == ["support@acme.example", "noreply@acme.example"]
     assert sink.messages[0].mail_from == "noreply@acme.example"
     assert sink.messages[0].content == message
+
+
+def mail_dkim(record: str, message: bytes, tmp_path: Path) -> str:
+    """Mail::DKIM's verdict on `message` (tests/tools/mail_dkim_verify.pl, key given inline)."""
+    perl = shutil.which("perl")
+    assert perl is not None
+    path = tmp_path / "verify.eml"
+    path.write_bytes(message)
+    script = Path(__file__).resolve().parent / "tools" / "mail_dkim_verify.pl"
+    result = subprocess.run(
+        [perl, str(script), "gw1._domainkey.acme.example", record, str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if "Can't locate Mail/DKIM" in result.stderr:
+        pytest.fail("Mail::DKIM is not installed; run `make test`, which installs it")
+    return result.stdout.strip()
+
+
+async def test_independent_verifier_accepts_the_gateways_rsa_signature(
+    tmp_path: Path, sink: Sink, gateways: list[Gateway]
+) -> None:
+    """Mail::DKIM (Perl, not dkimpy) says pass for what left the gateway, fail once tampered."""
+    directory, record = key_and_policy(tmp_path, "rsa")
+    gateway = await start_gateway(relay=sink.url, policies=str(directory))
+    gateways.append(gateway)
+    await send_message(port_of(gateway), ORIGINAL, sender="noreply@acme.example")
+    relayed = sink.messages[0].content
+    assert mail_dkim(record.decode(), relayed, tmp_path) == "pass pass"
+    tampered = relayed.replace(b"issued today", b"issued never")
+    assert mail_dkim(record.decode(), tampered, tmp_path).startswith("fail")
