@@ -42,6 +42,18 @@ def review_setup(tmp_path: Path) -> tuple[Path, str, bytes]:
     return directory, f"sqlite:///{tmp_path / 'var' / 'gateway.db'}", key.dns_record().encode()
 
 
+async def review_gateway(
+    sink: Sink, gateways: list[Gateway], setup: tuple[Path, str, bytes], store_options: str = ""
+) -> Gateway:
+    """An in-process gateway on the review policies and store, relaying to `sink`."""
+    policies, store, _ = setup
+    gateway = await start_gateway(
+        relay=sink.url, policies=str(policies), store=store + store_options
+    )
+    gateways.append(gateway)
+    return gateway
+
+
 async def held_message(port: int) -> str:
     reply = await send_message(port, MESSAGE, sender="noreply@acme.example")
     assert reply.startswith("2.0.0 held for review "), reply
@@ -141,8 +153,7 @@ async def test_concurrent_releases_deliver_exactly_once(
 ) -> None:
     """Two reviewers release the same id at the same moment: one delivery, one refusal."""
     policies, store, _ = review_setup
-    gateway = await start_gateway(relay=sink.url, policies=str(policies), store=store)
-    gateways.append(gateway)
+    gateway = await review_gateway(sink, gateways, review_setup)
     held_id = await held_message(port_of(gateway))
     release = (
         "held",
@@ -165,8 +176,7 @@ async def test_relay_down_during_release_keeps_it_held(
 ) -> None:
     """The relay refuses the release: exit 1 with the reason, still held, audited; retry works."""
     policies, store, _ = review_setup
-    gateway = await start_gateway(relay=sink.url, policies=str(policies), store=store)
-    gateways.append(gateway)
+    gateway = await review_gateway(sink, gateways, review_setup)
     held_id = await held_message(port_of(gateway))
     status, _, err = await run_cli(
         "held",
@@ -204,11 +214,8 @@ async def test_store_failure_is_451_and_nothing_is_lost(
     tmp_path: Path, sink: Sink, gateways: list[Gateway], review_setup: tuple[Path, str, bytes]
 ) -> None:
     """The store is locked by someone else past its timeout: 451, the helpdesk keeps the mail."""
-    policies, store, _ = review_setup
-    gateway = await start_gateway(
-        relay=sink.url, policies=str(policies), store=store + "?timeout=0.3"
-    )
-    gateways.append(gateway)
+    _policies, store, _ = review_setup
+    gateway = await review_gateway(sink, gateways, review_setup, "?timeout=0.3")
     blocker = sqlite3.connect(store.removeprefix("sqlite:///"), isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
     try:
@@ -274,9 +281,8 @@ async def test_purge_keeps_held_messages(
     tmp_path: Path, sink: Sink, gateways: list[Gateway], review_setup: tuple[Path, str, bytes]
 ) -> None:
     """Retention removes released/rejected messages; held ones are never purged."""
-    policies, store, _ = review_setup
-    gateway = await start_gateway(relay=sink.url, policies=str(policies), store=store)
-    gateways.append(gateway)
+    _policies, store, _ = review_setup
+    gateway = await review_gateway(sink, gateways, review_setup)
     rejected = await held_message(port_of(gateway))
     kept = await held_message(port_of(gateway))
     assert (await run_cli("held", "reject", rejected, "--store", store))[0] == 0
@@ -299,11 +305,10 @@ async def test_agent_is_told_why_when_notify_sender_is_on(
     tmp_path: Path, sink: Sink, gateways: list[Gateway], review_setup: tuple[Path, str, bytes]
 ) -> None:
     """[hold] notify_sender: the agent gets a null-sender, auto-generated note with the reasons."""
-    policies, store, _ = review_setup
+    policies, _store, _ = review_setup
     policy_file = policies / "10-acme.toml"
     policy_file.write_text(policy_file.read_text() + "[hold]\nnotify_sender = true\n")
-    gateway = await start_gateway(relay=sink.url, policies=str(policies), store=store)
-    gateways.append(gateway)
+    gateway = await review_gateway(sink, gateways, review_setup)
     held_id = await send_message(
         port_of(gateway),
         MESSAGE.replace(b"noreply@acme.example", b"ana@acme.example").replace(
@@ -325,9 +330,7 @@ async def test_no_notice_by_default(
     tmp_path: Path, sink: Sink, gateways: list[Gateway], review_setup: tuple[Path, str, bytes]
 ) -> None:
     """Without [hold] notify_sender nobody is mailed about a hold."""
-    policies, store, _ = review_setup
-    gateway = await start_gateway(relay=sink.url, policies=str(policies), store=store)
-    gateways.append(gateway)
+    gateway = await review_gateway(sink, gateways, review_setup)
     await held_message(port_of(gateway))
     await asyncio.sleep(0.3)
     assert sink.messages == []
