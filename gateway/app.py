@@ -40,6 +40,7 @@ class _Listener:
     state: ListenerState
     relay: Relay
     server: asyncio.Server
+    handler: RelayHandler
 
     @property
     def address(self) -> tuple[str, int]:
@@ -150,7 +151,7 @@ class Gateway:
         server = await asyncio.get_running_loop().create_server(
             factory, host=host, port=port, reuse_address=True
         )
-        self.listeners[leg] = _Listener(state, relay, server)
+        self.listeners[leg] = _Listener(state, relay, server, handler)
 
     def request_stop(self, reason: str = "signal") -> None:
         if not self._stop.is_set():
@@ -186,8 +187,9 @@ class Gateway:
         await asyncio.gather(*self._tasks, return_exceptions=True)
         for listener in self.listeners.values():
             await listener.server.wait_closed()
-            if listener.state.background:
-                await asyncio.gather(*listener.state.background, return_exceptions=True)
+            pending = listener.state.background | listener.handler.background
+            if pending:  # relay aborts and hold notices already under way
+                await asyncio.gather(*pending, return_exceptions=True)
             await listener.relay.close()
         self.store.close()
         log.info(

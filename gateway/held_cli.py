@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
+import socket
 import sys
 import time
 from pathlib import Path
@@ -204,13 +205,18 @@ def release_held(
     except StoreError as exc:
         _fail(f"not released: {exc}")
         return
-    reply, _outgoing = asyncio.run(
-        deliver(message, make_relay(settings.relay, settings.hostname or "gateway"), policy_set)
-    )
+    relay_client = make_relay(settings.relay, settings.hostname or socket.gethostname())
+    reply, _outgoing = asyncio.run(deliver(message, relay_client, policy_set))
+    try:
+        if not reply.ok:
+            backend.abandon_release(held_id, who, str(reply))
+        else:
+            backend.finish_release(held_id, who, f"{note} [{reply}]".strip())
+    except StoreError as exc:
+        state = "delivered" if reply.ok else "not delivered"
+        _fail(f"{held_id} was {state} ({reply}) but the store could not record it: {exc}")
     if not reply.ok:
-        backend.abandon_release(held_id, who, str(reply))
         _fail(f"not released, still held: the relay said {reply}")
-    backend.finish_release(held_id, who, f"{note} [{reply}]".strip())
     click.echo(f"released {held_id}: {reply}")
 
 

@@ -80,7 +80,7 @@ class RelayHandler:
         self.policies = policies
         self.store = store
         self.hostname = hostname
-        self._background: set[asyncio.Task[None]] = set()
+        self.background: set[asyncio.Task[None]] = set()
 
     async def _hold(
         self, envelope: GatewayEnvelope, content: bytes, view: MessageView, decision: Decision
@@ -118,8 +118,8 @@ class RelayHandler:
 
     def _spawn(self, coroutine: Any) -> None:
         task = asyncio.get_running_loop().create_task(coroutine)
-        self._background.add(task)
-        task.add_done_callback(self._background.discard)
+        self.background.add(task)
+        task.add_done_callback(self.background.discard)
 
     async def _notify(self, held: HeldMessage) -> None:
         """After the 250: a notice that fails is logged, never retried into a loop."""
