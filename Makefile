@@ -41,7 +41,7 @@ bench: $(TEST_STAMP) system-tools
 
 ## bench-instructions: instructions per message under callgrind (noise-free ratio)
 bench-instructions: $(TEST_STAMP) system-tools
-	@command -v valgrind >/dev/null || (apt-get install -y -qq valgrind >/dev/null)
+	@command -v valgrind >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq valgrind >/dev/null)
 	$(BIN)/python bench/instructions.py
 
 clean:
