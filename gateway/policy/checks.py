@@ -9,9 +9,11 @@ together, so a reviewer always sees every reason, not just the first.
 from __future__ import annotations
 
 import fnmatch
+import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from gateway.greeting import find_greeting, names_in
 from gateway.message import MessageView
 from gateway.policy.schema import Action, Policy
 
@@ -218,4 +220,75 @@ class FromHeader:
         return []
 
 
-CHECKS: tuple[Check, ...] = (FromHeader(), NoreplySender(), NoreplyPhrase())
+_SIGN_OFF_WORD = re.compile(r"^[^\W\d_][\w'\u2019-]*$")
+
+
+def expected_names(view: MessageView) -> list[str]:
+    """The customer's name as the agent should write it: To display names and sign-off."""
+    names: list[str] = []
+    for address in view.to:
+        tokens = [t for t in address.name.replace(",", " ").split() if len(t) > 1 and "@" not in t]
+        names.extend(tokens[:1] + tokens[-1:])
+    quoted = [line.strip() for line in view.reply.quoted.splitlines() if line.strip()]
+    if quoted:
+        words = quoted[-1].rstrip(".!").split()
+        if 1 <= len(words) <= 3 and all(_SIGN_OFF_WORD.match(w) for w in words):
+            names.append(words[0])
+    return list(dict.fromkeys(names))
+
+
+class MissingGreeting:
+    """Every reply opens with a greeting addressed to the reader.
+
+    Judged on the first line of the agent's new text only: a greeting in the quoted
+    customer message or in the middle of the reply does not count. With
+    `require_name`, the greeting must also name the customer, and the finding says
+    which name was expected.
+    """
+
+    name = "greeting"
+    code = "missing_greeting"
+    description = "the reply does not open with a greeting (optionally: naming the customer)"
+
+    def run(self, subject: Subject, policy: Policy, action: Action) -> list[Finding]:
+        settings = policy.checks.greeting
+        text = subject.view.reply.new_text
+        greeting = find_greeting(text, settings.words)
+        if not text.strip():
+            return [
+                Finding(
+                    self.code,
+                    "The reply has no text of its own, so no greeting",
+                    action,
+                    {"first_line": ""},
+                )
+            ]
+        if not greeting.found:
+            return [
+                Finding(
+                    self.code,
+                    f'The reply does not open with a greeting; it starts "{_clip(greeting.line)}"',
+                    action,
+                    {"first_line": greeting.line},
+                )
+            ]
+        if settings.require_name:
+            names = expected_names(subject.view)
+            if names and not names_in(greeting.line, names):
+                return [
+                    Finding(
+                        self.code,
+                        f'The greeting "{_clip(greeting.line)}" does not name '
+                        f"the customer (expected {' or '.join(names)})",
+                        action,
+                        {"first_line": greeting.line, "expected_names": names},
+                    )
+                ]
+        return []
+
+
+def _clip(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+CHECKS: tuple[Check, ...] = (FromHeader(), NoreplySender(), NoreplyPhrase(), MissingGreeting())

@@ -99,6 +99,13 @@ def _private_key_file(value: Any) -> Path:
     return path
 
 
+def _greeting_word(value: Any) -> str:
+    text = " ".join(str(value).split())
+    if not text or len(text) > 40 or any(char in text for char in ",:;!"):
+        raise ValueError(f"{value!r} is not a greeting word (1-40 characters, no punctuation)")
+    return text
+
+
 def _phrase(value: Any) -> str:
     text = " ".join(str(value).split()).lower()
     if len(text) < 6:
@@ -161,6 +168,10 @@ class CheckSection(_Section):
 
 class GreetingCheck(CheckSection):
     action: Action = Action.HOLD
+    # The greeting must contain the customer's name (To display name or their sign-off).
+    require_name: bool = False
+    # Greeting words of your own, added to the built-in ones (e.g. "moin moin", "g'day").
+    words: list[Annotated[str, BeforeValidator(_greeting_word)]] = Field(default_factory=list)
 
 
 class AnswerCheck(CheckSection):
