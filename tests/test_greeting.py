@@ -176,3 +176,20 @@ async def test_reply_without_greeting_is_held_over_smtp(
     greeted = REPLY.format(opening="Hi Maria,").encode()
     assert "relayed" in await send_message(port_of(gateway), greeted, sender="ana@acme.example")
     assert len(sink.messages) == 1
+
+
+async def test_large_reply_is_judged_off_the_event_loop_with_the_same_result(
+    tmp_path: Path, sink: Sink, gateways: list[Gateway]
+) -> None:
+    """A 300 KB reply (judged in a worker thread) gets the same decision as a small one."""
+    store = f"sqlite:///{tmp_path / 'g.db'}"
+    gateway = await start_gateway(
+        relay=sink.url, policies=str(policies(tmp_path, 'action = "hold"')), store=store
+    )
+    gateways.append(gateway)
+    filler = "Details of your order follow in this long line of text.\r\n" * 5500
+    big = REPLY.format(opening="Your refund is on its way.\r\n" + filler).encode()
+    assert len(big) > 300_000
+    reply = await send_message(port_of(gateway), big, sender="ana@acme.example")
+    assert reply.startswith("2.0.0 held for review ")
+    assert gateway.store.get(reply.rsplit(" ", 1)[1]).reasons == ["missing_greeting"]
