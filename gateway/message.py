@@ -129,6 +129,11 @@ class MessageView:
         match = pattern.search(self.subject)
         return match.group(1) if match else None
 
+    @property
+    def text_is_parsed(self) -> bool:
+        """Whether the body was already decoded (then screening the raw bytes saves nothing)."""
+        return "reply" in self.__dict__
+
     def may_say_any(self, phrases: tuple[str, ...]) -> bool:
         """False only when none of the (lower-case) phrases can be in the text at all.
 

@@ -68,9 +68,17 @@ def _unquote(line: str) -> str:
     return stripped
 
 
+# Every history boundary starts with one of these; ordinary lines are skipped in one test.
+_BOUNDARY_CANDIDATE = re.compile(
+    r"^\s*(?:[-_#*]|(?:from|von|de|van|da|fra|od)\b)", re.IGNORECASE
+)
+
+
 def _history_start(lines: list[str]) -> int:
     """Index of the first line of unquoted history (Outlook block, marker), else len(lines)."""
     for index, line in enumerate(lines):
+        if not _BOUNDARY_CANDIDATE.match(line):
+            continue
         if _MARKER.match(line) and any(text.strip() for text in lines[:index]):
             return index
         if _ORIGINAL_MESSAGE.match(line):

@@ -169,7 +169,7 @@ class NoreplyPhrase:
 
     def run(self, subject: Subject, policy: Policy, action: Action) -> list[Finding]:
         phrases = (*BUILTIN_NOREPLY_PHRASES, *policy.checks.noreply_phrase.phrases)
-        if not subject.view.may_say_any(phrases):
+        if not subject.view.text_is_parsed and not subject.view.may_say_any(phrases):
             return []  # cheap screen: most replies never say it, so skip the MIME parse
         reply = subject.view.reply
         text = _normalise(f"{reply.new_text}\n{reply.signature}")
@@ -291,4 +291,6 @@ def _clip(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
-CHECKS: tuple[Check, ...] = (FromHeader(), NoreplySender(), NoreplyPhrase(), MissingGreeting())
+# Header checks first, then the text checks; the greeting check parses the body, after
+# which the phrase check reads the parsed text instead of screening the raw bytes.
+CHECKS: tuple[Check, ...] = (FromHeader(), NoreplySender(), MissingGreeting(), NoreplyPhrase())
