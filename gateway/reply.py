@@ -69,9 +69,7 @@ def _unquote(line: str) -> str:
 
 
 # Every history boundary starts with one of these; ordinary lines are skipped in one test.
-_BOUNDARY_CANDIDATE = re.compile(
-    r"^\s*(?:[-_#*]|(?:from|von|de|van|da|fra|od)\b)", re.IGNORECASE
-)
+_BOUNDARY_CANDIDATE = re.compile(r"^\s*(?:[-_#*]|(?:from|von|de|van|da|fra|od)\b)", re.IGNORECASE)
 
 
 def _history_start(lines: list[str]) -> int:

@@ -118,3 +118,31 @@ def test_malformed_input_still_gives_a_view(raw: bytes) -> None:
     assert isinstance(view.reply.new_text, str)
     assert isinstance(view.subject, str)
     assert isinstance(view.defects, tuple)
+
+
+def test_text_skips_attachments_and_attached_messages() -> None:
+    """Only the agent's own text parts: not a text attachment, not a forwarded message."""
+    raw = (
+        b"From: ana@acme.test\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHi Maria,\r\nsee attached.\r\n"
+        b'--b\r\nContent-Type: text/plain; name="log.txt"\r\n'
+        b'Content-Disposition: attachment; filename="log.txt"\r\n\r\nERROR 42\r\n'
+        b"--b\r\nContent-Type: message/rfc822\r\n\r\n"
+        b"From: x@y.test\r\nSubject: old\r\n\r\nForwarded words\r\n"
+        b"--b--\r\n"
+    )
+    text = MessageView(raw).text
+    assert "see attached." in text
+    assert "ERROR 42" not in text
+    assert "Forwarded words" not in text
+
+
+def test_text_prefers_plain_over_html_alternative() -> None:
+    """multipart/alternative: the text/plain version is the text."""
+    raw = (
+        b'MIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary="a"\r\n\r\n'
+        b"--a\r\nContent-Type: text/plain\r\n\r\nHi Maria, plain.\r\n"
+        b"--a\r\nContent-Type: text/html\r\n\r\n<p>Hi Maria, <b>html</b>.</p>\r\n--a--\r\n"
+    )
+    assert MessageView(raw).text.strip() == "Hi Maria, plain."
