@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import re
 import shutil
 import signal
@@ -23,7 +22,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from proxy_bench import HERE, free_port, load, start, stop, wait_port
+from proxy_bench import (
+    HERE,
+    free_port,
+    load,
+    policy_directory,
+    start,
+    start_smtp_sink,
+    stop,
+    wait_port,
+)
 
 
 async def instructions(
@@ -65,16 +73,11 @@ async def instructions(
 
 
 async def main(args: argparse.Namespace) -> None:
-    args.policies = args.policies.resolve()
-    args.policies.mkdir(parents=True, exist_ok=True)
-    for tool in ("valgrind", "smtp-sink"):
-        if shutil.which(tool) is None:
-            raise SystemExit(f"{tool} not found (Debian packages valgrind, postfix)")
+    args.policies = policy_directory(args.policies)
+    if shutil.which("valgrind") is None:
+        raise SystemExit("valgrind not found (Debian package valgrind)")
     workdir = Path(tempfile.mkdtemp(prefix="gateway-instr-"))
-    sink_port = free_port()
-    user = ["-u", "nobody"] if os.geteuid() == 0 else []
-    sink = await start(["smtp-sink", *user, f"127.0.0.1:{sink_port}", "256"], workdir)
-    await wait_port(sink_port)
+    sink, sink_port = await start_smtp_sink(workdir)
     per_message: dict[str, float] = {}
     try:
         for kind in ("bare", "gateway"):

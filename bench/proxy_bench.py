@@ -191,19 +191,31 @@ def signing_policies(key_type: str) -> Path:
     return directory
 
 
-async def main(args: argparse.Namespace) -> None:
-    if args.signing != "none":
-        args.policies = signing_policies(args.signing)
-    args.policies = args.policies.resolve()
-    args.policies.mkdir(parents=True, exist_ok=True)
+def policy_directory(path: Path) -> Path:
+    """An absolute, existing policy directory (the gateway runs in a temporary workdir)."""
+    resolved = path.resolve()
+    resolved.mkdir(parents=True, exist_ok=True)
+    return resolved
+
+
+async def start_smtp_sink(workdir: Path) -> tuple[asyncio.subprocess.Process, int]:
+    """Postfix's smtp-sink on a free loopback port: the relay both proxies deliver to."""
     smtp_sink = shutil.which("smtp-sink")
     if smtp_sink is None:
         raise SystemExit("smtp-sink not found: install Debian's postfix package (make test does)")
-    workdir = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
-    sink_port = free_port()
+    port = free_port()
     user = ["-u", "nobody"] if os.geteuid() == 0 else []
-    sink = await start([smtp_sink, *user, f"127.0.0.1:{sink_port}", "256"], workdir)
-    await wait_port(sink_port)
+    sink = await start([smtp_sink, *user, f"127.0.0.1:{port}", "256"], workdir)
+    await wait_port(port)
+    return sink, port
+
+
+async def main(args: argparse.Namespace) -> None:
+    if args.signing != "none":
+        args.policies = signing_policies(args.signing)
+    args.policies = policy_directory(args.policies)
+    workdir = Path(tempfile.mkdtemp(prefix="gateway-bench-"))
+    sink, sink_port = await start_smtp_sink(workdir)
     results: dict[str, list[Result]] = {"bare": [], "gateway": []}
     print(
         f"# {args.messages} messages x {args.size} B, {args.concurrency} connections, "

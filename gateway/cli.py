@@ -16,20 +16,12 @@ from typing import Any, NoReturn
 import click
 
 from gateway import __version__
-from gateway.config import ConfigError, load_settings
+from gateway.cli_support import FAILURE, USAGE_ERROR, fail, settings_or_exit
 from gateway.held_cli import held as held_group
 from gateway.log import configure_logging
 from gateway.policy.loader import PolicyError
 from gateway.smtp.auth import UsersFileError, hash_password
 from gateway.store.base import StoreError
-
-USAGE_ERROR = 2
-FAILURE = 1
-
-
-def fail(message: str, status: int = FAILURE) -> NoReturn:
-    click.echo(f"gateway: {message}", err=True)
-    sys.exit(status)
 
 
 def fail_with_problems(error: PolicyError, status: int) -> NoReturn:
@@ -62,12 +54,7 @@ def main() -> None:
 )
 def serve(config_file: Path | None, log_format: str, **flags: Any) -> None:
     """Run the gateway until SIGTERM."""
-    try:
-        settings = load_settings(config_file, flags)
-    except ConfigError as exc:
-        for line in exc.lines:
-            click.echo(f"gateway: config error: {line}", err=True)
-        sys.exit(USAGE_ERROR)
+    settings = settings_or_exit(config_file, flags)
     configure_logging("json" if log_format == "json" else "console")
     from gateway.app import Gateway  # noqa: PLC0415 - keep `gateway --help` fast
 
@@ -212,12 +199,7 @@ def health(config_file: Path | None) -> None:
     """Exit 0 when the listeners answer EHLO, the store takes writes and the policies load."""
     from gateway.health import check as check_health  # noqa: PLC0415
 
-    try:
-        settings = load_settings(config_file, {})
-    except ConfigError as exc:
-        for line in exc.lines:
-            click.echo(f"gateway: config error: {line}", err=True)
-        sys.exit(USAGE_ERROR)
+    settings = settings_or_exit(config_file, {})
     results = asyncio.run(check_health(settings))
     for ok, line in results:
         click.echo(f"{'ok  ' if ok else 'FAIL'} {line}")

@@ -13,36 +13,24 @@ from typing import Any
 
 import click
 
-from gateway.config import ConfigError, Settings, load_settings
+from gateway.cli_support import fail, settings_or_exit
+from gateway.config import Settings
 from gateway.message import MessageView
 from gateway.policy.loader import PolicyError, load_policies
 from gateway.policy.schema import parse_duration
 from gateway.store import open_store
 from gateway.store.base import HeldMessage, NotFound, Store, StoreError
 
-FAILURE, USAGE_ERROR = 1, 2
-
-
-def _fail(message: str, status: int = FAILURE) -> None:
-    click.echo(f"gateway: {message}", err=True)
-    sys.exit(status)
-
 
 def _settings(config_file: Path | None, **flags: Any) -> Settings:
-    try:
-        return load_settings(config_file, flags)
-    except ConfigError as exc:
-        for line in exc.lines:
-            click.echo(f"gateway: config error: {line}", err=True)
-        sys.exit(USAGE_ERROR)
+    return settings_or_exit(config_file, flags)
 
 
 def _store(settings: Settings) -> Store:
     try:
         return open_store(settings.store)
     except StoreError as exc:
-        _fail(str(exc))
-        raise  # unreachable: _fail exits
+        fail(str(exc))
 
 
 def _duration(value: str) -> float:
@@ -104,7 +92,7 @@ def list_held(
             older_than=_duration(older_than) if older_than else None,
         )
     except StoreError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     if as_json:
         click.echo(json.dumps([m.as_json() for m in messages], ensure_ascii=False))
         return
@@ -133,8 +121,7 @@ def show_held(held_id: str, config_file: Path | None, store: str | None, raw: bo
     try:
         message = backend.get(held_id)
     except StoreError as exc:
-        _fail(str(exc))
-        return
+        fail(str(exc))
     if raw:
         sys.stdout.buffer.write(message.content)
         return
@@ -198,13 +185,11 @@ def release_held(
     try:
         policy_set = load_policies(settings.policies)
     except PolicyError as exc:
-        _fail(f"policies are invalid, nothing released: {exc.problems[0]}")
-        return
+        fail(f"policies are invalid, nothing released: {exc.problems[0]}")
     try:
         message = backend.claim_for_release(held_id, who)
     except StoreError as exc:
-        _fail(f"not released: {exc}")
-        return
+        fail(f"not released: {exc}")
     relay_client = make_relay(settings.relay, settings.hostname or socket.gethostname())
     reply, _outgoing = asyncio.run(deliver(message, relay_client, policy_set))
     try:
@@ -214,9 +199,9 @@ def release_held(
             backend.finish_release(held_id, who, f"{note} [{reply}]".strip())
     except StoreError as exc:
         state = "delivered" if reply.ok else "not delivered"
-        _fail(f"{held_id} was {state} ({reply}) but the store could not record it: {exc}")
+        fail(f"{held_id} was {state} ({reply}) but the store could not record it: {exc}")
     if not reply.ok:
-        _fail(f"not released, still held: the relay said {reply}")
+        fail(f"not released, still held: the relay said {reply}")
     click.echo(f"released {held_id}: {reply}")
 
 
@@ -234,7 +219,7 @@ def reject_held(
     try:
         backend.reject(held_id, _who(by), note)
     except (NotFound, StoreError) as exc:
-        _fail(f"not rejected: {exc}")
+        fail(f"not rejected: {exc}")
     click.echo(f"rejected {held_id}")
 
 
@@ -248,6 +233,5 @@ def purge_held(config_file: Path | None, store: str | None, older_than: str) -> 
     try:
         count = backend.purge(_duration(older_than))
     except StoreError as exc:
-        _fail(str(exc))
-        return
+        fail(str(exc))
     click.echo(f"purged {count} message(s)")
