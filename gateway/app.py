@@ -15,9 +15,7 @@ import signal
 import socket
 import ssl
 import time
-from collections.abc import Coroutine
 from dataclasses import dataclass
-from typing import Any
 
 import structlog
 
@@ -29,6 +27,7 @@ from gateway.smtp.handler import RelayHandler
 from gateway.smtp.relay import Relay, RelayTarget, make_relay
 from gateway.smtp.server import GatewaySMTP, ListenerState
 from gateway.store import open_store
+from gateway.tasks import BackgroundTasks
 
 log = structlog.get_logger()
 
@@ -56,7 +55,7 @@ class Gateway:
         self.policies = PolicyHolder(settings.policies, poll_seconds=policy_poll_seconds)
         self.store = open_store(settings.store)
         self._stop = asyncio.Event()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = BackgroundTasks()
         self._tls_context = self._server_tls_context()
         self._authenticator = (
             Authenticator(load_users(settings.auth.users_file)) if settings.auth else None
@@ -70,13 +69,8 @@ class Gateway:
         context.load_cert_chain(str(tls.cert), str(tls.key))
         return context
 
-    def _spawn(self, coroutine: Coroutine[Any, Any, Any]) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-
     def request_reload(self) -> None:
-        self._spawn(self._reload())
+        self._tasks.spawn(self._reload())
 
     async def _reload(self) -> None:
         notify("RELOADING=1", "STATUS=reloading policies")
@@ -90,7 +84,7 @@ class Gateway:
         if settings.inbound_listen is not None:
             inbound_relay = settings.inbound_relay or settings.relay
             await self._open("inbound", settings.inbound_listen, inbound_relay)
-        self._spawn(self.policies.watch())
+        self._tasks.spawn(self.policies.watch())
         log.info(
             "policies_loaded",
             directory=str(self.policies.directory),
@@ -182,14 +176,11 @@ class Gateway:
             for session in list(listener.state.sessions):
                 cut_off += 1
                 session.close_for_shutdown()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel()
         for listener in self.listeners.values():
             await listener.server.wait_closed()
-            pending = listener.state.background | listener.handler.background
-            if pending:  # relay aborts and hold notices already under way
-                await asyncio.gather(*pending, return_exceptions=True)
+            await listener.state.background.wait()  # relay aborts under way
+            await listener.handler.background.wait()  # hold notices under way
             await listener.relay.close()
         self.store.close()
         log.info(
@@ -216,7 +207,7 @@ class Gateway:
         notify("READY=1", f"STATUS=listening: {addresses}", f"MAINPID={os.getpid()}")
         interval = watchdog_interval()
         if interval is not None:
-            self._spawn(keep_watchdog_fed(interval))
+            self._tasks.spawn(keep_watchdog_fed(interval))
         # Everything built at start-up (settings, policies, imported modules) lives as
         # long as the process: keep it out of the cyclic GC's scans (about 1% of CPU
         # per message, measured in instructions with callgrind).

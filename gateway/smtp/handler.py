@@ -36,6 +36,7 @@ from gateway.smtp.replies import (
 )
 from gateway.smtp.server import GatewayEnvelope, GatewaySMTP
 from gateway.store.base import HeldMessage, Store, StoreError
+from gateway.tasks import BackgroundTasks
 
 log = structlog.get_logger()
 
@@ -81,7 +82,7 @@ class RelayHandler:
         self.policies = policies
         self.store = store
         self.hostname = hostname
-        self.background: set[asyncio.Task[None]] = set()
+        self.background = BackgroundTasks()
 
     async def _hold(
         self, envelope: GatewayEnvelope, content: bytes, view: MessageView, decision: Decision
@@ -114,13 +115,8 @@ class RelayHandler:
         log.info("message_held", id=held.id, reasons=held.reasons, policy=held.policy)
         named = decision.named
         if named is not None and named.policy.hold.notify_sender and held.mail_from:
-            self._spawn(self._notify(held))
+            self.background.spawn(self._notify(held))
         return Reply(250, f"2.0.0 held for review {held.id}")
-
-    def _spawn(self, coroutine: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self.background.add(task)
-        task.add_done_callback(self.background.discard)
 
     async def _notify(self, held: HeldMessage) -> None:
         """After the 250: a notice that fails is logged, never retried into a loop."""

@@ -24,6 +24,7 @@ from gateway.smtp.replies import (
     RELAY_DENIED,
     SHUTTING_DOWN,
 )
+from gateway.tasks import BackgroundTasks
 
 if TYPE_CHECKING:
     from gateway.policy.loader import PolicySet
@@ -50,12 +51,7 @@ class ListenerState:
     auth_available: bool
     draining: bool = False
     sessions: set[GatewaySMTP] = field(default_factory=set)
-    background: set[asyncio.Task[None]] = field(default_factory=set)
-
-    def spawn(self, coroutine: Any) -> None:
-        task = asyncio.get_running_loop().create_task(coroutine)
-        self.background.add(task)
-        task.add_done_callback(self.background.discard)
+    background: BackgroundTasks = field(default_factory=BackgroundTasks)
 
 
 @functools.cache
@@ -139,7 +135,7 @@ class GatewaySMTP(SMTP):
         super()._set_post_data_state()  # type: ignore[no-untyped-call]
         if isinstance(old, GatewayEnvelope) and old.relay_txn is not None:
             txn, old.relay_txn = old.relay_txn, None
-            self.state.spawn(txn.abort())
+            self.state.background.spawn(txn.abort())
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
