@@ -10,7 +10,11 @@ import pytest
 from tests.process import run_cli
 
 TESTS = Path(__file__).resolve().parent
-CORPUS = sorted((TESTS / "corpus").rglob("*.eml"))
+# The split-reply corpus whole, and every 8th reply of the quality corpus: each is a
+# CLI process; tests/test_quality_corpus.py runs all of them in-process.
+CORPUS = sorted((TESTS / "corpus" / "replies").glob("*.eml")) + sorted(
+    (TESTS / "corpus" / "quality").rglob("*.eml")
+)[::8]
 REPO_POLICIES = TESTS.parent / "policies"
 
 
@@ -30,7 +34,8 @@ async def test_check_human_output_names_policy_and_findings(tmp_path: Path) -> N
     """The text output says the decision, the policy and each finding's sentence."""
     eml = tmp_path / "noreply.eml"
     eml.write_bytes(
-        b"From: ACME <noreply@acme.example>\r\nSubject: Re: x\r\n\r\nHi Maria,\r\nok.\r\n"
+        b"From: ACME <noreply@acme.example>\r\nSubject: Re: x\r\n\r\n"
+        b"Hi Maria,\r\nyour refund of 49.90 EUR was issued today.\r\n"
     )
     status, out, _err = await run_cli("check", str(eml), "--policies", str(REPO_POLICIES))
     assert status == 0

@@ -19,7 +19,8 @@ def policies(tmp_path: Path, **files: str) -> Path:
 
 def message(frm: str = "Ana <ana@acme.test>", extra: str = "") -> MessageView:
     return MessageView(
-        f"From: {frm}\r\n{extra}Subject: Re: hi\r\n\r\nHi Maria,\r\nanswer.\r\n".encode()
+        f"From: {frm}\r\n{extra}Subject: Re: hi\r\n\r\n"
+        f"Hi Maria,\r\nyour refund of 49.90 EUR was issued today.\r\n".encode()
     )
 
 

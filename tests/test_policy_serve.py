@@ -17,7 +17,7 @@ from tests.support import Sink, port_of, send_message, start_gateway
 
 NOREPLY_MESSAGE = (
     b"From: ACME <noreply@acme.test>\r\nTo: maria@customer.test\r\nSubject: Re: refund\r\n"
-    b"Message-ID: <n1@acme.test>\r\n\r\nHi Maria,\r\nyour refund was issued.\r\n"
+    b"Message-ID: <n1@acme.test>\r\n\r\nHi Maria,\r\nyour refund of 49.90 EUR was issued today.\r\n"
 )
 
 

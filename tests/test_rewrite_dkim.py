@@ -69,7 +69,7 @@ def test_monitored_reply_to_and_real_senders_stay(tmp_path: Path) -> None:
     """A Reply-To that is already monitored, and a real agent sender, are left alone."""
     raw = (
         b"From: ACME <noreply@acme.example>\r\nReply-To: support@acme.example\r\n"
-        b"Subject: x\r\n\r\nHi\r\n"
+        b"Subject: x\r\n\r\nHi Maria,\r\nyour refund of 49.90 EUR was issued today.\r\n"
     )
     sender, content = outgoing_for(tmp_path, raw, "ana@acme.example")
     assert sender == "ana@acme.example"
@@ -83,7 +83,10 @@ def test_per_address_override(tmp_path: Path) -> None:
     text = (
         REWRITE + '[rewrite.overrides]\n"billing-noreply@acme.example" = "billing@acme.example"\n'
     )
-    raw = b"From: Billing <billing-noreply@acme.example>\r\nSubject: x\r\n\r\nHi\r\n"
+    raw = (
+        b"From: Billing <billing-noreply@acme.example>\r\nSubject: x\r\n\r\n"
+        b"Hi Maria,\r\nyour refund of 49.90 EUR was issued today.\r\n"
+    )
     sender, content = outgoing_for(tmp_path, raw, "noreply@acme.example", text)
     assert sender == "support@acme.example"
     assert content.startswith(b"From: Billing <billing@acme.example>\r\n")
@@ -91,7 +94,10 @@ def test_per_address_override(tmp_path: Path) -> None:
 
 def test_no_rewrite_section_means_no_rewrite(tmp_path: Path) -> None:
     """Without [rewrite] the finding is reported but nothing is changed."""
-    raw = b"From: noreply@acme.example\r\nSubject: x\r\n\r\nHi\r\n"
+    raw = (
+        b"From: noreply@acme.example\r\nSubject: x\r\n\r\n"
+        b"Hi Maria,\r\nyour refund of 49.90 EUR was issued today.\r\n"
+    )
     sender, content = outgoing_for(
         tmp_path, raw, "noreply@acme.example", '[match]\nsenders = ["*@acme.example"]\n'
     )
@@ -112,7 +118,12 @@ def test_several_or_no_from_is_held_never_guessed(
     """Several From addresses or none: hold, with the reason."""
     policies = load_policies(policy_dir(tmp_path, REWRITE))
     decision = evaluate(
-        MessageView(headers + b"Subject: x\r\n\r\nHi\r\n"), "a@acme.example", policies
+        MessageView(
+            headers
+            + b"Subject: x\r\n\r\nHi Maria,\r\nyour refund of 49.90 EUR was issued today.\r\n"
+        ),
+        "a@acme.example",
+        policies,
     )
     assert decision.action == "hold"
     assert code in decision.reasons
@@ -135,7 +146,10 @@ def test_several_or_no_from_is_held_never_guessed(
 def test_noreply_phrases_in_several_languages(tmp_path: Path, phrase: str) -> None:
     """A reply that tells the customer not to answer yields noreply_phrase (default: log)."""
     policies = load_policies(policy_dir(tmp_path, REWRITE))
-    raw = f"From: ana@acme.example\r\nSubject: x\r\n\r\nHi Maria,\r\nDone.\r\n\r\n{phrase}\r\n"
+    raw = (
+        f"From: ana@acme.example\r\nSubject: x\r\n\r\n"
+        f"Hi Maria,\r\nyour refund of 49.90 EUR was issued today.\r\n\r\n{phrase}\r\n"
+    )
     decision = evaluate(MessageView(raw.encode()), "ana@acme.example", policies)
     assert decision.reasons == ["noreply_phrase"]
     assert decision.action == "relay"
@@ -145,7 +159,8 @@ def test_phrase_only_in_quoted_history_does_not_count(tmp_path: Path) -> None:
     """The customer quoting an old no-reply notice is not the agent saying it."""
     policies = load_policies(policy_dir(tmp_path, REWRITE))
     raw = (
-        b"From: ana@acme.example\r\nSubject: x\r\n\r\nHi Maria,\r\nfixed.\r\n\r\n"
+        b"From: ana@acme.example\r\nSubject: x\r\n\r\n"
+        b"Hi Maria,\r\nyour refund of 49.90 EUR was issued today.\r\n\r\n"
         b"> Please do not reply to this message.\r\n"
     )
     assert evaluate(MessageView(raw), "ana@acme.example", policies).reasons == []
@@ -297,16 +312,20 @@ async def test_check_json_lists_rewrites(tmp_path: Path) -> None:
         (
             b"Content-Type: text/plain; charset=utf-8\r\n"
             b"Content-Transfer-Encoding: quoted-printable",
-            b"Hi Maria,\r\ndone.\r\n\r\nDieses Postfach wird nicht =C3=BCberwacht.\r\n",
+            b"Hi Maria,\r\nyour refund of 49.90 EUR was issued today.\r\n\r\n"
+            b"Dieses Postfach wird nicht =C3=BCberwacht.\r\n",
         ),
         (
             b"Content-Type: text/html; charset=utf-8",
-            b"<p>Hi Maria,</p><p>done.</p>"
+            b"<p>Hi Maria,</p><p>your refund of 49.90 EUR was issued today.</p>"
             b"<p><i>Please do <b>not</b> reply to this message.</i></p>",
         ),
         (
             b"Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit",
-            "Hi Maria,\r\nfertig.\r\nDieses Postfach wird nicht überwacht.\r\n".encode("latin-1"),
+            (
+                "Hi Maria,\r\nIhre Erstattung über 49,90 EUR wurde heute angewiesen.\r\n"
+                "Dieses Postfach wird nicht überwacht.\r\n"
+            ).encode("latin-1"),
         ),
         (
             b"Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64",

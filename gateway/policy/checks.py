@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from gateway.answer.judge import AnswerSettings, Verdict, judge
 from gateway.greeting import find_greeting, names_in
 from gateway.message import MessageView
 from gateway.policy.schema import Action, Policy
@@ -38,10 +39,16 @@ class Finding:
 
 @dataclass(frozen=True, slots=True)
 class Subject:
-    """What a check looks at: the envelope sender and the parsed message."""
+    """What a check looks at: the envelope sender, the parsed message, and its thread.
+
+    `recorded_questions` are the customer's questions as the inbound leg recorded
+    them for this thread (None when the gateway never saw the customer's message;
+    the answer check then reads them from the quoted history).
+    """
 
     mail_from: str
     view: MessageView
+    recorded_questions: tuple[str, ...] | None = None
 
 
 class Check(Protocol):
@@ -291,6 +298,89 @@ def _clip(text: str, width: int = 60) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+def _quoted_list(items: tuple[str, ...]) -> str:
+    return "; ".join(f'"{_clip(item, 120)}"' for item in items)
+
+
+def _answer_sentence(verdict: Verdict) -> str:
+    """The sentence a reviewer reads: what is missing, naming the open questions verbatim."""
+    asked = (
+        f"; the customer asked: {_quoted_list(verdict.unanswered)}" if verdict.unanswered else ""
+    )
+    if verdict.kind == "empty":
+        return f"The reply has no text of its own, only the quoted history{asked}"
+    if verdict.kind == "no_content":
+        return f"The reply says nothing beyond greeting, pleasantries and closing{asked}"
+    if verdict.kind == "auto_reply":
+        return f"The reply is an automatic response (Auto-Submitted) and answers nothing{asked}"
+    if verdict.kind == "canned":
+        template = f' ("{_clip(verdict.canned[0], 80)}")' if verdict.canned else ""
+        return f"The reply is a canned acknowledgement{template} and answers nothing{asked}"
+    count = len(verdict.unanswered)
+    if count == 1 and len(verdict.questions) == 1:
+        return (
+            f"The reply does not answer the customer's question: {_quoted_list(verdict.unanswered)}"
+        )
+    return (
+        f"The reply leaves {count} of the customer's {len(verdict.questions)} questions "
+        f"unanswered: {_quoted_list(verdict.unanswered)}"
+    )
+
+
+_AUTO_SUBMITTED_NO = frozenset({"", "no"})
+
+
+class MissingAnswer:
+    """Every reply answers what the customer asked; an acknowledgement is not an answer.
+
+    Holds replies that are empty (only quoted history), say nothing beyond
+    greeting and closing, are canned acknowledgements or auto-replies, or leave
+    one of the customer's questions open. The questions come from the thread's
+    inbound record when the gateway saw the customer's message, else from the
+    quoted history; each open question is named verbatim.
+    """
+
+    name = "answer"
+    code = "missing_answer"
+    description = "the reply does not answer the customer (empty, canned, or questions left open)"
+
+    def run(self, subject: Subject, policy: Policy, action: Action) -> list[Finding]:
+        settings = policy.checks.answer
+        reply = subject.view.reply
+        auto = str(subject.view.headers.get("Auto-Submitted", "")).split(";")[0].strip().lower()
+        verdict = judge(
+            reply.new_text,
+            reply.quoted,
+            AnswerSettings(
+                min_words=settings.min_words,
+                question_coverage=settings.question_coverage,
+                canned_phrases=tuple(settings.canned_phrases),
+                greeting_words=tuple(policy.checks.greeting.words),
+            ),
+            recorded_questions=subject.recorded_questions,
+            auto_submitted=auto not in _AUTO_SUBMITTED_NO,
+        )
+        if verdict.answered:
+            return []
+        details: dict[str, Any] = {
+            "kind": verdict.kind,
+            "unanswered": list(verdict.unanswered),
+            "questions": list(verdict.questions),
+            "question_source": verdict.question_source,
+        }
+        if verdict.coverage:
+            details["coverage"] = verdict.coverage
+        if verdict.canned:
+            details["canned"] = list(verdict.canned)
+        return [Finding(self.code, _answer_sentence(verdict), action, details)]
+
+
 # Header checks first, then the text checks; the greeting check parses the body, after
 # which the phrase check reads the parsed text instead of screening the raw bytes.
-CHECKS: tuple[Check, ...] = (FromHeader(), NoreplySender(), MissingGreeting(), NoreplyPhrase())
+CHECKS: tuple[Check, ...] = (
+    FromHeader(),
+    NoreplySender(),
+    MissingGreeting(),
+    MissingAnswer(),
+    NoreplyPhrase(),
+)

@@ -57,15 +57,24 @@ def decide(findings: list[Finding]) -> Verdict:
     return "relay"
 
 
-def evaluate(view: MessageView, mail_from: str, policies: PolicySet) -> Decision:
-    """The whole judgement of one message under one policy set."""
+def evaluate(
+    view: MessageView,
+    mail_from: str,
+    policies: PolicySet,
+    recorded_questions: tuple[str, ...] | None = None,
+) -> Decision:
+    """The whole judgement of one message under one policy set.
+
+    `recorded_questions`: the customer's questions from the thread store, when the
+    inbound leg saw the customer's message (see Subject).
+    """
     if not policies.policies:
         return Decision("relay", None, ())
     candidates = [mail_from, *(address.address for address in view.from_addresses)]
     named = policies.select([c for c in candidates if c and c != "<>"])
     if named is None:
         return Decision("relay", None, ())
-    subject = Subject(mail_from, view)
+    subject = Subject(mail_from, view, recorded_questions)
     findings: list[Finding] = []
     for check in CHECKS:
         action = _action_for(check, named)

@@ -5,10 +5,6 @@ from __future__ import annotations
 from gateway.policy.checks import CHECKS
 from gateway.policy.loader import NamedPolicy
 
-# Sections the schema accepts (contract) whose checks are not in this version yet;
-# the summary says so instead of implying they run.
-PENDING_CHECKS = ("answer",)
-
 
 def _duration(seconds: float) -> str:
     for unit, size in (("w", 604800), ("d", 86400), ("h", 3600), ("m", 60)):
@@ -29,12 +25,6 @@ def summarise(named: NamedPolicy) -> str:
     checks = policy.checks
     running = [check.name for check in CHECKS]
     parts.append("checks " + " ".join(f"{n}={getattr(checks, n).action}" for n in running))
-    pending = [name for name in PENDING_CHECKS if name not in running]
-    if pending:
-        parts.append(
-            "configured but not enforced by this version: "
-            + " ".join(f"{n}={getattr(checks, n).action}" for n in pending)
-        )
     parts.append(f"sla {_duration(policy.latency.sla)}")
     if policy.latency.ticket_pattern is not None:
         parts.append(f"ticket /{policy.latency.ticket_pattern.pattern}/")

@@ -1,0 +1,77 @@
+"""What the customer asked: questions and requests in the customer's own text.
+
+The customer's text is their newest message only: the quoted history an agent
+reply carries often holds older agent messages too (nested quotes, older
+Outlook blocks), whose questions are not the customer's. Questions are
+sentences ending in "?" (Spanish "¿...?" too), imperative requests ("Please
+tell me how to ...", "Könnten Sie mir ...") and the items of a numbered or
+bulleted list of asks.
+"""
+
+from __future__ import annotations
+
+import re
+
+from gateway.answer.lexicon import REQUEST_OPENERS
+from gateway.answer.text import fold, sentences
+from gateway.reply import split_reply
+
+_HEADER_LINE = re.compile(
+    r"^\s*\**(?:from|von|de|van|da|fra|sent|gesendet|envoy[ée]|enviad[oa]|verzonden|inviato|"
+    r"date|datum|data|to|an|[àa]|para|aan|cc|subject|betreff|objet|asunto|onderwerp|oggetto|"
+    r"assunto)\s*:\**",
+    re.IGNORECASE,
+)
+_REQUEST = re.compile("|".join(REQUEST_OPENERS))
+_LIST_ITEM = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*\u2022])\s+(?P<item>.+)$")
+_LEAD_IN = re.compile(r"[:?]\s*$")
+_MAX_QUESTIONS = 12
+
+
+def customer_text(quoted: str) -> str:
+    """The customer's newest message from an agent reply's quoted history.
+
+    Drops a leading Outlook header block (From:/Sent:/To:/Subject:), then keeps
+    what the customer wrote above their own quoted history and signature.
+    """
+    lines = quoted.splitlines()
+    index = 0
+    while index < len(lines) and (not lines[index].strip() or _HEADER_LINE.match(lines[index])):
+        index += 1
+    return split_reply("\n".join(lines[index:])).new_text
+
+
+def _is_request(sentence: str) -> bool:
+    return bool(_REQUEST.match(fold(sentence)))
+
+
+def _list_asks(text: str) -> list[str]:
+    """Items of a list introduced by a line ending in ':' or '?' ("I have three questions:")."""
+    asks: list[str] = []
+    lines = [line for line in text.splitlines() if line.strip()]
+    in_list = False
+    for index, line in enumerate(lines):
+        item = _LIST_ITEM.match(line)
+        if item:
+            starts = index > 0 and bool(_LEAD_IN.search(lines[index - 1])) and not in_list
+            in_list = in_list or starts
+            if in_list:
+                asks.append(" ".join(item.group("item").split()))
+        else:
+            in_list = False
+    return asks
+
+
+def questions(text: str) -> list[str]:
+    """The customer's questions and requests, verbatim, in order, without repeats."""
+    found: list[str] = []
+    for sentence in sentences(text):
+        bare = _LIST_ITEM.match(sentence)
+        candidate = bare.group("item") if bare else sentence
+        asks = candidate.rstrip().endswith(("?", "?)")) or candidate.lstrip().startswith("\u00bf")
+        if asks or _is_request(candidate):
+            found.append(candidate.strip())
+    for ask in _list_asks(text):
+        if not any(ask in known or known in ask for known in found):
+            found.append(ask)
+    return list(dict.fromkeys(found))[:_MAX_QUESTIONS]

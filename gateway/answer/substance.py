@@ -1,0 +1,102 @@
+"""What the agent actually said: the reply's sentences minus greeting, closing and filler.
+
+A reply can be long and still answer nothing: greeting, "Thank you for
+contacting us.", "We have received your request and will get back to you.",
+"Best regards, Ana". This module sorts the agent's new text into the
+substantive sentences, the canned ones (acknowledgements, hand-offs,
+auto-replies) and the pleasantries, so the judge can tell an answer from a
+template.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from gateway.answer.lexicon import CANNED, CLOSINGS, PLEASANTRIES
+from gateway.answer.text import fold, sentences, words
+from gateway.greeting import find_greeting
+
+_PLEASANTRY = re.compile("|".join(f"(?:{p})" for p in PLEASANTRIES))
+_CANNED = re.compile("|".join(f"(?:{p})" for p in CANNED))
+_CLOSING = re.compile(
+    r"^(?:" + "|".join(re.escape(c) for c in sorted(CLOSINGS, key=len, reverse=True)) + r")"
+    r"(?:\s+(?:and\s+)?(?:from|de|aus|from the|van|da)\s+\S.*)?\s*[,.!\u2014-]*\s*$"
+)
+_SEPARATOR = re.compile(r"[,:;!\u2014\u2013]|\s-\s")
+_SIGNATURE_LINE_WORDS = 8
+_SIGNATURE_LINES = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Substance:
+    """The agent's new text sorted sentence by sentence."""
+
+    substantive: tuple[str, ...]
+    canned: tuple[str, ...]
+    pleasantries: tuple[str, ...]
+
+    @property
+    def word_count(self) -> int:
+        return sum(len(words(sentence)) for sentence in self.substantive)
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.substantive)
+
+
+def _without_greeting(lines: list[str], extra_words: Iterable[str]) -> list[str]:
+    """The first line without its salutation ("Hi Jo, yes you can ..." keeps "yes you can ...")."""
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)
+    if first is None:
+        return lines
+    line = lines[first].strip()
+    if not find_greeting(line, extra_words).found:
+        return lines
+    separator = _SEPARATOR.search(line)
+    rest = line[separator.end() :].strip() if separator else ""
+    if len(rest.split()) < 2:
+        return lines[first + 1 :]
+    return [rest, *lines[first + 1 :]]
+
+
+def _is_closing(line: str) -> bool:
+    return bool(_CLOSING.match(fold(line.strip())))
+
+
+def _without_closing(lines: list[str]) -> list[str]:
+    """Cut at the closing line ("Best regards,") when only a signature-like tail follows it."""
+    for index, line in enumerate(lines):
+        if not _is_closing(line):
+            continue
+        tail = [rest for rest in lines[index + 1 :] if rest.strip()]
+        if len(tail) <= _SIGNATURE_LINES and all(
+            len(rest.split()) <= _SIGNATURE_LINE_WORDS for rest in tail
+        ):
+            return lines[:index]
+    return lines
+
+
+def _is_canned(sentence: str, extra: Iterable[str]) -> bool:
+    folded = fold(sentence)
+    return bool(_CANNED.search(folded)) or any(phrase in folded for phrase in extra)
+
+
+def analyse(
+    new_text: str, greeting_words: Iterable[str] = (), canned: Iterable[str] = ()
+) -> Substance:
+    """Sort the agent's new text into substantive, canned and pleasant sentences."""
+    extra_canned = tuple(fold(phrase) for phrase in canned)
+    lines = _without_closing(_without_greeting(new_text.splitlines(), greeting_words))
+    substantive: list[str] = []
+    canned_found: list[str] = []
+    pleasant: list[str] = []
+    for sentence in sentences("\n".join(lines)):
+        if _is_canned(sentence, extra_canned):
+            canned_found.append(sentence)
+        elif _PLEASANTRY.search(fold(sentence)) or _is_closing(sentence):
+            pleasant.append(sentence)
+        else:
+            substantive.append(sentence)
+    return Substance(tuple(substantive), tuple(canned_found), tuple(pleasant))
