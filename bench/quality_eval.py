@@ -21,7 +21,6 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from gateway.answer.judge import recorded  # noqa: E402
 from gateway.message import MessageView  # noqa: E402
 from gateway.policy.engine import evaluate  # noqa: E402
 from gateway.policy.loader import NamedPolicy, PolicySet  # noqa: E402
@@ -46,7 +45,7 @@ EVAL_POLICY = Policy.model_validate(
 class Case:
     path: Path
     labels: dict[str, Any]
-    recorded_questions: tuple[str, ...] | None
+    customer_text: str | None
 
     @property
     def name(self) -> str:
@@ -77,18 +76,17 @@ def load_cases(which: str = "all") -> list[Case]:
                 continue
             labels = tomllib.loads(eml.with_suffix(".toml").read_text(encoding="utf-8"))
             inbound = eml.with_name(eml.stem + ".inbound.eml")
-            asked = None
+            customer = None
             if inbound.exists():
-                view = MessageView(inbound.read_bytes())
-                asked = recorded([view.reply.new_text])
-            cases.append(Case(eml, labels, asked))
+                customer = MessageView(inbound.read_bytes()).reply.new_text
+            cases.append(Case(eml, labels, customer))
     return cases
 
 
 def run_case(case: Case, policies: PolicySet) -> Outcome:
     view = MessageView(case.path.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
     mail_from = view.from_addresses[0].address if view.from_addresses else "agent@example.test"
-    decision = evaluate(view, mail_from, policies, case.recorded_questions)
+    decision = evaluate(view, mail_from, policies, case.customer_text)
     by_code = {finding.code: finding for finding in decision.findings}
     answer = by_code.get("missing_answer")
     named = list(answer.details.get("unanswered", [])) if answer else []

@@ -17,6 +17,8 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from gateway.answer.lexicon import CLOSINGS
+
 GREETING_WORDS: dict[str, tuple[str, ...]] = {
     "en": (
         "hi",
@@ -101,6 +103,8 @@ GREETING_WORDS: dict[str, tuple[str, ...]] = {
         "gentilissimo",
         "gentilissima",
         "gentili",
+        "spettabile",
+        "spett.le",
         "egregio",
         "egregia",
         "caro",
@@ -119,6 +123,10 @@ GREETING_WORDS: dict[str, tuple[str, ...]] = {
         "prezada",
         "prezados",
         "prezadas",
+        "exmo",
+        "exma",
+        "exmos",
+        "exmas",
         "caro",
         "cara",
         "querido",
@@ -146,7 +154,14 @@ _AMBIGUOUS = frozenset(
     }
 )
 _SEPARATOR = r"[,:;!\u2014\u2013]|\s-\s|\s-$"
+# After an ambiguous word, a title makes it a salutation: "Caro Sr. Pedro Nunes,".
+_TITLE = re.compile(
+    r"^\s*(?:sr|sra|srta|sres|dr|dra|dott|dottssa|sig|sig\.ra|prof|mr|mrs|ms|m|mme|mlle|herr|"
+    r"frau|heer|mevrouw|dhr|mevr|don|dona|dona|eng|ing|avv)\b\.?",
+    re.IGNORECASE,
+)
 _MAX_WORDS_BEFORE_SEPARATOR = 5
+_CLOSINGS = frozenset(CLOSINGS)
 _NAME_ONLY = re.compile(r"^[^\W\d_][\w'\u2019.-]*(?:\s+[^\W\d_][\w'\u2019.-]*){0,2}\s*,\s*$")
 
 
@@ -189,12 +204,14 @@ def find_greeting(new_text: str, extra_words: Iterable[str] = ()) -> Greeting:
             return Greeting(line, True)
         separator = re.search(_SEPARATOR, rest)
         before = rest[: separator.start()] if separator else rest
-        limit = 2 if match.group("word") in _AMBIGUOUS else _MAX_WORDS_BEFORE_SEPARATOR
+        ambiguous = match.group("word") in _AMBIGUOUS and not _TITLE.match(rest)
+        limit = 2 if ambiguous else _MAX_WORDS_BEFORE_SEPARATOR
         if separator and len(before.split()) <= limit:
             return Greeting(line, True)
         if not separator and not re.search(r"[.?]", rest) and len(rest.split()) <= 2:
             return Greeting(line, True)  # "Hello Maria" with no punctuation at all
-    return Greeting(line, bool(_NAME_ONLY.match(line)))
+    is_closing = folded.rstrip(" ,.!") in _CLOSINGS  # "Met vriendelijke groet," is no salutation
+    return Greeting(line, bool(_NAME_ONLY.match(line)) and not is_closing)
 
 
 def names_in(line: str, names: Iterable[str]) -> list[str]:

@@ -37,6 +37,10 @@ _HEADER_SENT = re.compile(
     re.IGNORECASE,
 )
 _RULE = re.compile(r"^\s*_{8,}\s*$")
+# Zendesk-style plain-text history: a long rule, then "Name, 23 Nov 2026, 09:14" (or the
+# name and the date on separate lines) above each earlier message of the ticket.
+_HELPDESK_RULE = re.compile(r"^\s*[-=\u2014]{10,}\s*$")
+_STAMP = re.compile(r"\b\d{1,2}:\d{2}\b|\b(?:19|20)\d{2}\b")
 _MARKER = re.compile(r"^\s*#{2,}\s*-.*-\s*#{2,}\s*$")
 _SIGNATURE_DELIMITER = re.compile(r"^--\s?$")
 _MOBILE_FOOTER = re.compile(
@@ -83,6 +87,8 @@ def _history_start(lines: list[str]) -> int:
             return index
         if _RULE.match(line) and _header_block_follows(lines, index + 1):
             return index
+        if _HELPDESK_RULE.match(line) and _author_stamp_follows(lines, index + 1):
+            return index
         if _HEADER_FROM.match(line) and _header_block_follows(lines, index + 1, need=1):
             return index
     return len(lines)
@@ -94,6 +100,12 @@ def _header_block_follows(lines: list[str], start: int, need: int = 0) -> bool:
     if need == 0:
         return bool(window) and bool(_HEADER_FROM.match(window[0]))
     return sum(1 for line in window[:3] if _HEADER_SENT.match(line)) >= need
+
+
+def _author_stamp_follows(lines: list[str], start: int) -> bool:
+    """One of the next two non-blank lines is short and carries a time or a year."""
+    window = [line for line in lines[start : start + 6] if line.strip()][:2]
+    return any(len(line.split()) <= 12 and _STAMP.search(line) for line in window)
 
 
 def _attribution_lines(lines: list[str]) -> set[int]:

@@ -12,9 +12,10 @@ from tests.process import run_cli
 TESTS = Path(__file__).resolve().parent
 # The split-reply corpus whole, and every 8th reply of the quality corpus: each is a
 # CLI process; tests/test_quality_corpus.py runs all of them in-process.
-CORPUS = sorted((TESTS / "corpus" / "replies").glob("*.eml")) + sorted(
-    (TESTS / "corpus" / "quality").rglob("*.eml")
-)[::8]
+CORPUS = (
+    sorted((TESTS / "corpus" / "replies").glob("*.eml"))
+    + sorted((TESTS / "corpus" / "quality").rglob("*.eml"))[::8]
+)
 REPO_POLICIES = TESTS.parent / "policies"
 
 

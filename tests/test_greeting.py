@@ -166,12 +166,12 @@ async def test_reply_without_greeting_is_held_over_smtp(
         relay=sink.url, policies=str(policies(tmp_path, 'action = "hold"')), store=store
     )
     gateways.append(gateway)
-    raw = REPLY.format(opening="We have received your request.").encode()
+    raw = REPLY.format(opening="Thank you for your patience.").encode()
     reply = await send_message(port_of(gateway), raw, sender="ana@acme.example")
     assert reply.startswith("2.0.0 held for review ")
     held = gateway.store.get(reply.rsplit(" ", 1)[1])
     assert held.reasons == ["missing_greeting"]
-    assert 'it starts "We have received your request."' in held.findings[0]["detail"]
+    assert 'it starts "Thank you for your patience."' in held.findings[0]["detail"]
     assert sink.messages == []
     greeted = REPLY.format(opening="Hi Maria,").encode()
     assert "relayed" in await send_message(port_of(gateway), greeted, sender="ana@acme.example")

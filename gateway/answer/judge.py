@@ -9,12 +9,11 @@ reply, not a specific match.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from gateway.answer.matching import ReplyTerms, coverage
-from gateway.answer.questions import customer_text, questions
+from gateway.answer.matching import Context, LexicalMatcher, QuestionMatcher
+from gateway.answer.questions import customer_message, questions
 from gateway.answer.substance import analyse
 from gateway.answer.text import detect_language
 
@@ -22,6 +21,9 @@ Kind = Literal["answered", "empty", "no_content", "canned", "auto_reply", "unans
 
 DEFAULT_MIN_WORDS = 5
 DEFAULT_QUESTION_COVERAGE = 0.25
+# With an acknowledgement template in the reply, this many words of other text are needed
+# before the reply counts as more than the template.
+CANNED_RESIDUAL_WORDS = 15
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,46 +53,45 @@ def judge(
     quoted: str,
     settings: AnswerSettings = AnswerSettings(),
     *,
-    recorded_questions: Sequence[str] | None = None,
+    customer_text: str | None = None,
+    subject_line: str = "",
     auto_submitted: bool = False,
+    matcher: QuestionMatcher | None = None,
 ) -> Verdict:
     """Judge the agent's new text against the customer's questions.
 
-    `recorded_questions` come from the thread store (the inbound leg saw the
-    customer's message); without them the questions are read from the quoted
-    history.
+    `customer_text` is the customer's message from the thread store (the inbound
+    leg saw it); without it the customer's text is read from the quoted history.
     """
-    if recorded_questions is not None:
-        asked, source = tuple(recorded_questions), "inbound"
+    source_kind: Literal["inbound", "quoted", "none"]
+    if customer_text is not None:
+        customer, source_kind = customer_text, "inbound"
     else:
-        asked = tuple(questions(customer_text(quoted))) if quoted.strip() else ()
-        source = "quoted" if asked else "none"
-    source_kind: Literal["inbound", "quoted", "none"] = source  # type: ignore[assignment]
+        customer, source_kind = (customer_message(quoted) if quoted.strip() else ""), "quoted"
+    asked = tuple(questions(customer))
+    if not asked:
+        source_kind = "none"
 
     if not new_text.strip():
         return Verdict("empty", asked, asked, question_source=source_kind)
     substance = analyse(new_text, settings.greeting_words, settings.canned_phrases)
     if auto_submitted:
         return Verdict("auto_reply", asked, asked, substance.canned, source_kind)
+    if substance.canned and substance.word_count < CANNED_RESIDUAL_WORDS:
+        return Verdict("canned", asked, asked, substance.canned, source_kind)
     if substance.word_count < settings.min_words:
-        kind: Kind = "canned" if substance.canned else "no_content"
-        return Verdict(kind, asked, asked, substance.canned, source_kind)
+        return Verdict("no_content", asked, asked, substance.canned, source_kind)
     if not asked:
         return Verdict("answered", question_source=source_kind)
 
-    language = detect_language(f"{new_text}\n{' '.join(asked)}")
-    terms = ReplyTerms.of(substance.substantive, language)
-    scores = {question: round(coverage(question, terms, language), 2) for question in asked}
+    language = detect_language(f"{new_text}\n{customer}")
+    context = Context(customer, subject_line)
+    found = (matcher or LexicalMatcher()).scores(asked, substance.substantive, language, context)
+    scores = {question: round(score, 2) for question, score in zip(asked, found, strict=True)}
     open_questions = tuple(q for q in asked if scores[q] < settings.question_coverage)
     if not open_questions:
         return Verdict("answered", asked, (), substance.canned, source_kind, scores)
-    kind = "canned" if substance.canned and len(open_questions) == len(asked) else "unanswered"
+    kind: Kind = (
+        "canned" if substance.canned and len(open_questions) == len(asked) else "unanswered"
+    )
     return Verdict(kind, asked, open_questions, substance.canned, source_kind, scores)
-
-
-def recorded(texts: Iterable[str]) -> tuple[str, ...]:
-    """Questions of customer messages as the inbound leg records them."""
-    found: list[str] = []
-    for text in texts:
-        found.extend(questions(text))
-    return tuple(dict.fromkeys(found))

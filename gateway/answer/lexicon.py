@@ -83,7 +83,7 @@ STOPWORDS: dict[str, frozenset[str]] = {
         non o per perché più può posso possiamo potete potrei potreste qual quale quando
         quanto quella quello questa questo se si sia siamo siete sono su sua sue suo suoi
         ti tra tu tua tuo un una uno vi voi vorrei grazie ciao buongiorno gentile saluti
-        cordiali sapere"""
+        cordiali sapere mai così molto poi già ancora sempre"""
     ),
     "pt": _word_set(
         """a ao aos as até com como da das de dela dele do dos e é ela ele eles em entre era
@@ -122,8 +122,14 @@ PLEASANTRIES: tuple[str, ...] = (
     r"^(?:we|i) (?:sincerely )?(?:apologi[sz]e|are sorry|am sorry)"
     r" for (?:the|any) (?:inconvenience|trouble|delay|confusion)[.!]*$",
     r"^(?:so )?sorry (?:for|about) (?:the|any) (?:inconvenience|trouble|delay|confusion)[.!]*$",
+    r"^(?:we|i)(?: are|'re| am|'m) (?:very |so |really |truly )?sorry (?:for|about) (?:the|any)"
+    r" (?:inconvenience|trouble|delay|confusion|frustration)(?: (?:this|that|it) (?:has |may "
+    r"have )?caused(?: you)?)?[.!]*$",
     r"^(?:i am|i'm|we are|we're) (?:always )?(?:happy|glad) to help",
     r"^(?:i|we) (?:hope|trust) (?:you are|you're|this finds you) (?:well|doing well)",
+    r"^thanks? (?:you )?for (?:choosing|using|being|your business|your loyalty|your trust)",
+    r"^if you (?:need|have) (?:any )?(?:further|more|additional|other) (?:help|questions|"
+    r"assistance)",
     # de
     r"^(?:vielen |herzlichen )?dank (?:fur|fuer) ihre (?:nachricht|anfrage|e-?mail|geduld|mail)",
     r"^(?:vielen |herzlichen )?dank[.!]*$",
@@ -187,7 +193,7 @@ CANNED: tuple[str, ...] = (
     r"shortly|soon|asap)",
     r"\bthis is an? (?:automated|automatic|auto-generated) (?:response|reply|message|e-?mail|"
     r"notification|acknowledg)",
-    r"\byour (?:ticket|request|case|inquiry|enquiry) (?:#?\s?\d+ )?(?:has been|was|is now|is)"
+    r"\byour (?:ticket|request|case|inquiry|enquiry)\b.{0,24}?(?:has been|was|is now|is)"
     r" (?:closed|resolved|marked as (?:solved|resolved|closed)|created|logged|received|"
     r"escalated|forwarded)",
     r"\b(?:i|we)(?: have|'ve)? (?:forwarded|passed|escalated|transferred|handed|assigned)"
@@ -195,18 +201,21 @@ CANNED: tuple[str, ...] = (
     r"^thanks? (?:you )?for your (?:feedback|suggestion|comments?)[.!]*$",
     r"\bwe (?:are|'re) (?:currently )?(?:looking into|investigating|reviewing|checking)"
     r" (?:it|this|your|the matter)",
-    r"\b(?:your|the) (?:ticket|reference|case) (?:number|id) is\b",
+    r"\b(?:your|the) (?:ticket|reference|case)(?: number| id| no\.?)? is\b",
     r"\bwe (?:aim|try|strive) to (?:respond|reply|answer) (?:to all|within)",
     r"\bdue to (?:a |the )?high (?:volume|number) of",
     r"\b(?:i am|i'm) (?:currently )?out of (?:the )?office",
+    r"\bin the meantime,? (?:you (?:may|might|can|could)|please|feel free|have a look|check)",
+    r"\byou (?:may|might|can|could) (?:also )?find (?:answers|help|information|solutions)",
+    r"\bplease (?:quote|mention|include|keep) (?:this|the|your) (?:reference|ticket|case)",
     # de
     r"\b(?:wir haben|ich habe) ihre (?:anfrage|nachricht|e-?mail|mail|reklamation|bestellung)"
     r" (?:erhalten|bekommen)",
     r"\b(?:wir|ich) (?:werden uns|melden uns|melde mich|werde mich)\b.{0,60}"
     r"\b(?:melden|zuruck|in verbindung setzen)",
     r"\bdies ist eine automatische (?:antwort|nachricht|e-?mail|benachrichtigung)",
-    r"\b(?:ihr|dein) (?:ticket|anliegen|fall) (?:wurde|ist) (?:geschlossen|erfolgreich geschlossen|"
-    r"gelost|weitergeleitet|angelegt)",
+    r"\b(?:ihr|dein) (?:ticket|anliegen|fall|anfrage)\b.{0,30}?\b(?:wurde|ist)\b.{0,20}?"
+    r"(?:geschlossen|gelost|weitergeleitet|angelegt)",
     r"\b(?:weitergeleitet|an die zustandige abteilung)",
     r"^(?:vielen )?dank fur ihr feedback[.!]*$",
     r"\bwir (?:prufen|kummern uns um) ihr anliegen",
@@ -214,19 +223,21 @@ CANNED: tuple[str, ...] = (
     # fr
     r"\b(?:nous avons|j'ai) (?:bien )?recu votre (?:demande|message|e-?mail|courriel|requete|"
     r"reclamation)",
-    r"\b(?:nous reviendrons|je reviendrai|nous revenons|un conseiller reviendra|nous vous "
+    r"\b(?:reviendr(?:a|ons|ai|ont) vers vous|nous revenons vers vous|nous vous "
     r"recontacterons|nous vous repondrons)",
+    r"\ba ete transmise? (?:au|a la|aux|a notre)",
     r"\b(?:ceci|ce message) est une reponse automatique",
-    r"\bvotre (?:ticket|demande|dossier) (?:a ete|est) (?:clos|cloture|ferme|resolu|transmis|"
-    r"enregistre)",
+    r"\bvotre (?:ticket|demande|dossier)\b.{0,30}?\b(?:a ete|est)\b.{0,20}?(?:clos|cloture|"
+    r"ferme|resolu|transmis|enregistre)",
     r"\b(?:j'ai|nous avons) transmis votre (?:demande|message|requete|dossier)",
     r"^merci pour votre (?:retour|avis|feedback)[.!]*$",
     r"\bnous (?:etudions|examinons|traitons) votre (?:demande|dossier)",
     # es
     r"\bhemos recibido (?:su|tu) (?:solicitud|mensaje|consulta|correo|peticion|reclamacion)",
-    r"\b(?:nos pondremos en contacto|(?:le|te) (?:responderemos|contestaremos|contactaremos))",
+    r"\b(?:nos pondremos en contacto|(?:le|te) (?:responderemos|contestaremos|contactaremos|"
+    r"respondera|contestara|contactara))",
     r"\besta es una respuesta automatica",
-    r"\b(?:su|tu) (?:ticket|caso|solicitud|incidencia) (?:ha sido|fue|esta) "
+    r"\b(?:su|tu) (?:ticket|caso|solicitud|incidencia)\b.{0,30}?\b(?:ha sido|fue|esta)\b.{0,20}?"
     r"(?:cerrad[oa]|resuelt[oa]|registrad[oa]|derivad[oa]|escalad[oa])",
     r"\bhe (?:reenviado|trasladado|derivado|escalado) (?:su|tu) "
     r"(?:consulta|mensaje|solicitud|caso)",
@@ -237,8 +248,8 @@ CANNED: tuple[str, ...] = (
     r"melding) (?:goed )?ontvangen",
     r"\b(?:wij nemen|we nemen|ik neem)\b.{0,40}\bcontact met (?:u|je) op",
     r"\bdit is een automatisch (?:antwoord|bericht|gegenereerd)",
-    r"\b(?:uw|je) (?:ticket|verzoek|melding|zaak) (?:is|werd) (?:gesloten|afgesloten|opgelost|"
-    r"doorgestuurd|geregistreerd)",
+    r"\b(?:uw|je) (?:ticket|verzoek|melding|zaak)\b.{0,30}?\b(?:is|werd)\b.{0,20}?(?:gesloten|"
+    r"afgesloten|opgelost|doorgestuurd|geregistreerd)",
     r"\b(?:ik heb|wij hebben|we hebben) (?:uw|je) (?:vraag|bericht|verzoek) doorgestuurd",
     r"^bedankt voor (?:uw|je) feedback[.!]*$",
     r"\b(?:wij|we) (?:komen|zullen) (?:zo snel mogelijk |spoedig )?(?:bij u |bij je )?"
@@ -249,7 +260,8 @@ CANNED: tuple[str, ...] = (
     r"\b(?:la|ti|vi) (?:contatteremo|ricontatteremo|risponderemo)",
     r"\b(?:vi|le|ti) (?:risponderemo|faremo sapere)",
     r"\bquesta e una risposta automatica",
-    r"\b(?:il suo|il tuo) (?:ticket|caso) e stato (?:chiuso|risolto|inoltrato|registrato)",
+    r"\b(?:il suo|il tuo|la sua|la tua) (?:ticket|caso|richiesta|segnalazione)\b.{0,30}?"
+    r"\be stat[oa]\b.{0,20}?(?:chius|risolt|inoltrat|registrat)",
     r"\bho inoltrato (?:la sua|la tua) (?:richiesta|segnalazione|email)",
     r"^grazie per (?:il suo|il tuo) feedback[.!]*$",
     # pt
@@ -257,8 +269,8 @@ CANNED: tuple[str, ...] = (
     r"reclamacao|contato|contacto)",
     r"\b(?:entraremos em contato|entraremos em contacto|retornaremos|responderemos)",
     r"\besta e uma resposta automatica",
-    r"\b(?:seu|o seu|o teu) (?:chamado|ticket|pedido|caso) foi (?:encerrado|fechado|resolvido|"
-    r"encaminhado|registrado)",
+    r"\b(?:seu|o seu|o teu|sua|a sua) (?:chamado|ticket|pedido|caso|solicitacao)\b.{0,30}?"
+    r"\bfoi\b.{0,20}?(?:encerrad|fechad|resolvid|encaminhad|registrad)",
     r"\bencaminhei (?:sua|a sua|o seu|seu) (?:mensagem|solicitacao|pedido)",
     r"^obrigad[oa] pel[oa] (?:seu|sua) (?:feedback|comentario)[.!]*$",
 )
@@ -532,6 +544,9 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
         "signin",
         "access",
         "credentials",
+        "passe",
+        "acces",
+        "identifiants",
         "locked",
         "passwort",
         "kennwort",
@@ -796,5 +811,40 @@ SYNONYMS: tuple[tuple[str, ...], ...] = (
         "assinatura",
         "subscricao",
         "contrato",
+    ),
+    (
+        "send",
+        "sent",
+        "attach",
+        "attached",
+        "attachment",
+        "enclosed",
+        "senden",
+        "schicken",
+        "zusenden",
+        "anhang",
+        "angehangt",
+        "beigefugt",
+        "envoyer",
+        "envoye",
+        "joint",
+        "ci-joint",
+        "enviar",
+        "enviado",
+        "adjunto",
+        "adjuntamos",
+        "sturen",
+        "toesturen",
+        "bijlage",
+        "bijgevoegd",
+        "mandare",
+        "inviare",
+        "allegato",
+        "allegata",
+        "allego",
+        "mandar",
+        "anexo",
+        "anexa",
+        "segue",
     ),
 )

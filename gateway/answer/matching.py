@@ -1,11 +1,20 @@
 """Is one customer question addressed by the reply? Lexical coverage with stems and synonyms.
 
-Coverage is the share of the question's content words that the reply takes up:
-the same stem ("refunded" ~ "refund"), a shared long prefix ("Canada" ~
-"Canadian"), or a word of the same concept group ("money back" ~ "refund").
-The kind of question adds one cue: a yes/no question is taken up by a
-sentence that opens with "Yes"/"Unfortunately"/"Leider"..., a "when"
-question by a date or duration, a "how much" question by an amount.
+Coverage is the weighted share of the question's content words that the reply
+takes up: the same stem ("refunded" ~ "refund"), a shared long prefix
+("Canada" ~ "Canadian"), or a word of the same concept group ("money back" ~
+"refund"). Two readings make it hold up on real mail:
+
+- words the whole thread is about (the subject, the customer's other
+  sentences) weigh half: in "When does the sofa arrive? Can the team take the
+  old sofa away?" a reply about the sofa's delivery must not count for the
+  second question just because it says "sofa";
+- a short question borrows the words of the sentence before it ("My bill is
+  312 euro. Why is it so high?"), as a reader does.
+
+The kind of question adds one cue: a yes/no question is taken up by a sentence
+that opens with "Yes"/"Unfortunately"/"No problem"..., a "when" question by a
+date or duration, a "how much" question by an amount.
 """
 
 from __future__ import annotations
@@ -14,11 +23,15 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
+from typing import Protocol
 
 from gateway.answer.lexicon import SYNONYMS, YES_NO
-from gateway.answer.text import content_words, fold, stem, words
+from gateway.answer.text import content_words, fold, sentences, stem, words
 
-_PREFIX = 5
+_PREFIX = 6
+_TOPIC_WEIGHT = 0.5
+_BORROWED_WEIGHT = 0.5
+_SHORT_QUESTION = 4
 _YES_NO_QUESTION = re.compile(
     r"^(?:[\u00bf\s]*)(?:can|could|may|is|are|am|do|does|did|will|would|should|have|has|shall|"
     r"kann|kannst|konnen|konnte|konnten|ist|sind|gibt|habe|haben|hat|wird|werden|darf|durfen|"
@@ -30,22 +43,51 @@ _YES_NO_QUESTION = re.compile(
 )
 _WHEN_QUESTION = re.compile(
     r"\b(?:when|how long|what time|by when|wann|wie lange|bis wann|quand|combien de temps|"
-    r"cuando|cuanto tiempo|hasta cuando|wanneer|hoe lang|quando|quanto tempo|entro quando)\b"
+    r"cuando|cuanto tiempo|hasta cuando|wanneer|hoe lang|quando|quanto tempo|entro quando|"
+    r"delivery time|lieferzeit|delai|plazo|levertijd|tempi|prazo)\b"
 )
 _HOW_MUCH_QUESTION = re.compile(
-    r"\b(?:how much|what does .{0,30} cost|wie viel|wieviel|was kostet|combien|cuanto|"
-    r"hoeveel|wat kost|quanto)\b"
+    r"\b(?:how much|cost|costs|price|fee|wie viel|wieviel|kostet|kosten|preis|combien|prix|"
+    r"cout|cuanto|cuesta|precio|hoeveel|kost|prijs|quanto|costa|prezzo|custa|preco)\b"
+)
+_MONTHS = (
+    r"january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"januar|februar|marz|juni|juli|oktober|dezember|janvier|fevrier|mars|avril|mai|juin|"
+    r"juillet|aout|septembre|octobre|novembre|decembre|enero|febrero|marzo|abril|mayo|junio|"
+    r"julio|agosto|septiembre|octubre|noviembre|diciembre|januari|februari|maart|mei|augustus|"
+    r"gennaio|febbraio|aprile|maggio|giugno|luglio|settembre|ottobre|dicembre|janeiro|"
+    r"fevereiro|marco|maio|junho|julho|setembro|outubro|novembro|dezembro"
 )
 _TIME_ANSWER = re.compile(
-    r"\d|\b(?:today|tomorrow|tonight|monday|tuesday|wednesday|thursday|friday|saturday|sunday|"
-    r"week|weeks|days?|hours?|month|months|minutes|heute|morgen|woche|wochen|tage|tagen|"
-    r"stunden|montag|dienstag|mittwoch|donnerstag|freitag|aujourd'hui|demain|semaine|jours|"
-    r"heures|lundi|mardi|mercredi|jeudi|vendredi|hoy|manana|semana|dias|horas|lunes|martes|"
-    r"miercoles|jueves|viernes|vandaag|morgen|weken|dagen|uur|maandag|dinsdag|woensdag|"
-    r"donderdag|vrijdag|oggi|domani|settimana|giorni|ore|lunedi|martedi|mercoledi|giovedi|"
-    r"venerdi|hoje|amanha|semanas|segunda|terca|quarta|quinta|sexta)\b"
+    r"\b\d{1,2}[:.h]\d{2}\b|\b\d{1,2}[./-]\d{1,2}(?:[./-]\d{2,4})?\b|\b\d+\s*(?:-|to|bis|a|tot)?"
+    r"\s*\d*\s*(?:working |business |werk|jours? ouvr|dias? u|giorni )?"
+    r"(?:minutes?|min|hours?|hrs?|h|days?|weeks?|months?|tage?n?|stunden?|wochen?|monate?n?|"
+    r"jours?|heures?|semaines?|mois|dias?|horas?|semanas?|meses|dagen|uur|weken|maanden|giorni|"
+    r"ore|settimane|mesi)\b|"
+    rf"\b(?:{_MONTHS})\b|"
+    r"\b(?:today|tomorrow|tonight|this (?:morning|afternoon|evening|week)|next week|shortly|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday|heute|morgen|ubermorgen|montag|"
+    r"dienstag|mittwoch|donnerstag|freitag|samstag|sonntag|aujourd'hui|demain|ce matin|"
+    r"lundi|mardi|mercredi|jeudi|vendredi|samedi|dimanche|hoy|manana|esta manana|lunes|martes|"
+    r"miercoles|jueves|viernes|sabado|domingo|vandaag|morgen|vanochtend|maandag|dinsdag|woensdag|"
+    r"donderdag|vrijdag|zaterdag|zondag|oggi|domani|stamattina|lunedi|martedi|mercoledi|giovedi|"
+    r"venerdi|sabato|domenica|hoje|amanha|segunda|terca|quarta|quinta|sexta)\b"
 )
-_AMOUNT_ANSWER = re.compile(r"\d|[$\u20ac\u00a3]|\b(?:free|gratis|kostenlos|gratuit|gratuito)\b")
+_AMOUNT_ANSWER = re.compile(
+    r"[$\u20ac\u00a3]\s?\d|\d\s?(?:[$\u20ac\u00a3]|eur|euro|euros|usd|gbp|chf|brl|pounds?|"
+    r"dollars?|reais)\b|\b(?:free|gratis|kostenlos|gratuit|gratuito|gratuita|no charge|"
+    r"sin coste|sem custo|senza costi|geen kosten|keine kosten|sans frais)\b"
+)
+_HOW_QUESTION = re.compile(
+    r"\b(?:how (?:do|can|should|would) (?:i|we)|how to|wie (?:kann|konnen|muss|mache|gehe)|"
+    r"comment (?:puis|pouvons|faire|dois)|como (?:puedo|hago|podemos|posso|faco|devo)|"
+    r"hoe (?:kan|moet|doe)|come (?:posso|faccio|possiamo|devo))\b"
+)
+_STATUS_QUESTION = re.compile(
+    r"\b(?:where is|status|what happened|wo (?:ist|bleibt)|stand|ou en est|ou est|estado|"
+    r"donde esta|waar is|stand van zaken|dov'e|a che punto|stato|onde esta|situacao)\b"
+)
+_STEPS = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*\u2022])\s")
 
 
 @cache
@@ -60,6 +102,22 @@ def _synonym_index(language: str) -> dict[str, frozenset[int]]:
     return {key: frozenset(groups) for key, groups in index.items()}
 
 
+_YES_NO_ANSWER = re.compile(
+    r"^(?:"
+    + "|".join(sorted(YES_NO, key=len, reverse=True))
+    + r")\b|^(?:no problem|not a problem|kein problem|aucun (?:souci|probleme)|pas de probleme|"
+    r"ningun problema|sin problema|geen probleem|nessun problema|sem problema|nao ha problema)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Context:
+    """What the thread is about: the customer's whole message and the subject line."""
+
+    customer: str = ""
+    subject: str = ""
+
+
 @dataclass(frozen=True, slots=True)
 class ReplyTerms:
     """The reply's words prepared once for matching every question against it."""
@@ -70,55 +128,101 @@ class ReplyTerms:
     opens_yes_no: bool
     has_time: bool
     has_amount: bool
+    has_steps: bool
 
     @classmethod
-    def of(cls, sentences: Sequence[str], language: str) -> ReplyTerms:
-        text = "\n".join(sentences)
+    def of(cls, reply_sentences: Sequence[str], language: str) -> ReplyTerms:
+        text = "\n".join(reply_sentences)
         tokens = content_words(text, language)
-        stems = frozenset(stem(token, language) for token in tokens)
         index = _synonym_index(language)
         groups: set[int] = set()
         for token in tokens:
             groups |= index.get(token, frozenset()) | index.get(stem(token, language), frozenset())
         folded = fold(text)
-        openers = {next(iter(words(sentence)), "") for sentence in sentences}
         return cls(
-            stems=stems,
+            stems=frozenset(stem(token, language) for token in tokens),
             prefixes=frozenset(t[:_PREFIX] for t in tokens if len(t) >= _PREFIX),
             groups=frozenset(groups),
-            opens_yes_no=bool(openers & YES_NO),
+            opens_yes_no=any(_YES_NO_ANSWER.match(fold(s.lstrip(" -*"))) for s in reply_sentences),
             has_time=bool(_TIME_ANSWER.search(folded)),
             has_amount=bool(_AMOUNT_ANSWER.search(folded)),
+            has_steps=sum(1 for sentence in reply_sentences if _STEPS.match(sentence)) >= 2,
         )
 
-
-def coverage(question: str, reply: ReplyTerms, language: str) -> float:
-    """Share (0..1) of the question's content the reply takes up; 1.0 if it has none."""
-    tokens = list(dict.fromkeys(content_words(question, language)))
-    folded = fold(question)
-    cue = _cue(folded, reply)
-    if not tokens:
-        return 1.0
-    index = _synonym_index(language)
-    matched = 0
-    for token in tokens:
+    def takes_up(self, token: str, language: str) -> bool:
         token_stem = stem(token, language)
+        if token_stem in self.stems or (len(token) >= _PREFIX and token[:_PREFIX] in self.prefixes):
+            return True
+        index = _synonym_index(language)
         groups = index.get(token, frozenset()) | index.get(token_stem, frozenset())
-        if (
-            token_stem in reply.stems
-            or (len(token) >= _PREFIX and token[:_PREFIX] in reply.prefixes)
-            or groups & reply.groups
-        ):
-            matched += 1
-    return min(1.0, (matched + cue) / len(tokens))
+        return bool(groups & self.groups)
 
 
-def _cue(folded_question: str, reply: ReplyTerms) -> int:
+def _weighted_tokens(question: str, context: Context, language: str) -> dict[str, float]:
+    """The question's content words and weights (topic and borrowed words count half)."""
+    own = list(dict.fromkeys(content_words(question, language)))
+    customer_sentences = sentences(context.customer)
+    position = next((i for i, s in enumerate(customer_sentences) if question in s), None)
+    others = [s for i, s in enumerate(customer_sentences) if i != position and s != question]
+    topic = {
+        stem(token, language)
+        for token in content_words(" ".join([*others, context.subject]), language)
+    }
+    weights = {token: _TOPIC_WEIGHT if stem(token, language) in topic else 1.0 for token in own}
+    if len(own) < _SHORT_QUESTION and position:
+        for token in content_words(customer_sentences[position - 1], language):
+            weights.setdefault(token, _BORROWED_WEIGHT)
+    return weights
+
+
+def coverage(
+    question: str, reply: ReplyTerms, language: str, context: Context = Context()
+) -> float:
+    """Weighted share (0..1) of the question's content the reply takes up; 1.0 if it has none."""
+    weights = _weighted_tokens(question, context, language)
+    if not weights:
+        return 1.0
+    matched = sum(weight for token, weight in weights.items() if reply.takes_up(token, language))
+    return min(1.0, (matched + _cue(fold(question), reply)) / sum(weights.values()))
+
+
+def _cue(folded_question: str, reply: ReplyTerms) -> float:
     """One extra matched word when the reply has the kind of answer the question wants."""
     if _WHEN_QUESTION.search(folded_question):
-        return int(reply.has_time)
+        return float(reply.has_time)
     if _HOW_MUCH_QUESTION.search(folded_question):
-        return int(reply.has_amount)
-    if _YES_NO_QUESTION.match(folded_question):
-        return int(reply.opens_yes_no)
-    return 0
+        return float(reply.has_amount)
+    if _HOW_QUESTION.search(folded_question):
+        return float(reply.has_steps)
+    if _STATUS_QUESTION.search(folded_question):
+        return float(reply.has_time)
+    clause = folded_question.rsplit(":", 1)[-1].strip()
+    if _YES_NO_QUESTION.match(folded_question) or _YES_NO_QUESTION.match(clause):
+        return float(reply.opens_yes_no)
+    return 0.0
+
+
+class QuestionMatcher(Protocol):
+    """Scores (0..1) how far the reply's sentences take up each question."""
+
+    def scores(
+        self,
+        questions: Sequence[str],
+        reply_sentences: Sequence[str],
+        language: str,
+        context: Context,
+    ) -> list[float]: ...
+
+
+class LexicalMatcher:
+    """The default: content-word coverage with stems, prefixes, synonyms and answer cues."""
+
+    def scores(
+        self,
+        questions: Sequence[str],
+        reply_sentences: Sequence[str],
+        language: str,
+        context: Context,
+    ) -> list[float]:
+        terms = ReplyTerms.of(reply_sentences, language)
+        return [coverage(question, terms, language, context) for question in questions]

@@ -23,12 +23,14 @@ _HEADER_LINE = re.compile(
     re.IGNORECASE,
 )
 _REQUEST = re.compile("|".join(REQUEST_OPENERS))
+_STAMP = re.compile(r"\b\d{1,2}:\d{2}\b|\b(?:19|20)\d{2}\b")
+_RULE = re.compile(r"^\s*(?:[-=_\u2014]{8,}|-{2,}[^-]{0,60}-{2,})\s*$")
 _LIST_ITEM = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*\u2022])\s+(?P<item>.+)$")
 _LEAD_IN = re.compile(r"[:?]\s*$")
 _MAX_QUESTIONS = 12
 
 
-def customer_text(quoted: str) -> str:
+def customer_message(quoted: str) -> str:
     """The customer's newest message from an agent reply's quoted history.
 
     Drops a leading Outlook header block (From:/Sent:/To:/Subject:), then keeps
@@ -36,9 +38,26 @@ def customer_text(quoted: str) -> str:
     """
     lines = quoted.splitlines()
     index = 0
-    while index < len(lines) and (not lines[index].strip() or _HEADER_LINE.match(lines[index])):
+    while index < len(lines) and (
+        not lines[index].strip() or _HEADER_LINE.match(lines[index]) or _RULE.match(lines[index])
+    ):
         index += 1
-    return split_reply("\n".join(lines[index:])).new_text
+    lines = lines[index:]
+    return split_reply("\n".join(lines[_author_stamp_end(lines) :])).new_text
+
+
+def _author_stamp_end(lines: list[str]) -> int:
+    """Index after a helpdesk history entry's "Name" / "23 Nov 2026, 09:14" lines, else 0."""
+    seen = 0
+    for index, line in enumerate(lines):
+        if not line.strip():
+            continue
+        seen += 1
+        if seen > 2 or len(line.split()) > 12 or line.rstrip().endswith("?"):
+            return 0
+        if _STAMP.search(line):
+            return index + 1
+    return 0
 
 
 def _is_request(sentence: str) -> bool:

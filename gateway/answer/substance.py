@@ -78,6 +78,21 @@ def _without_closing(lines: list[str]) -> list[str]:
     return lines
 
 
+_SENTENCE_FINAL = re.compile(r"[.!?:;)\]]\s*$")
+_SIGNATURE_TAIL_WORDS = 6
+
+
+def _without_signature_tail(lines: list[str]) -> list[str]:
+    """Drop trailing short lines without sentence punctuation ("ACME Customer Support")."""
+    end = len(lines)
+    while end > 0:
+        line = lines[end - 1].strip()
+        if line and (_SENTENCE_FINAL.search(line) or len(line.split()) > _SIGNATURE_TAIL_WORDS):
+            break
+        end -= 1
+    return lines[:end]
+
+
 def _is_canned(sentence: str, extra: Iterable[str]) -> bool:
     folded = fold(sentence)
     return bool(_CANNED.search(folded)) or any(phrase in folded for phrase in extra)
@@ -89,6 +104,7 @@ def analyse(
     """Sort the agent's new text into substantive, canned and pleasant sentences."""
     extra_canned = tuple(fold(phrase) for phrase in canned)
     lines = _without_closing(_without_greeting(new_text.splitlines(), greeting_words))
+    lines = _without_signature_tail(lines)
     substantive: list[str] = []
     canned_found: list[str] = []
     pleasant: list[str] = []

@@ -41,14 +41,14 @@ class Finding:
 class Subject:
     """What a check looks at: the envelope sender, the parsed message, and its thread.
 
-    `recorded_questions` are the customer's questions as the inbound leg recorded
-    them for this thread (None when the gateway never saw the customer's message;
-    the answer check then reads them from the quoted history).
+    `customer_text` is the customer's newest message in the thread as the inbound leg
+    recorded it (None when the gateway never saw it; the answer check then reads the
+    customer's questions from the quoted history).
     """
 
     mail_from: str
     view: MessageView
-    recorded_questions: tuple[str, ...] | None = None
+    customer_text: str | None = None
 
 
 class Check(Protocol):
@@ -357,7 +357,8 @@ class MissingAnswer:
                 canned_phrases=tuple(settings.canned_phrases),
                 greeting_words=tuple(policy.checks.greeting.words),
             ),
-            recorded_questions=subject.recorded_questions,
+            customer_text=subject.customer_text,
+            subject_line=subject.view.subject,
             auto_submitted=auto not in _AUTO_SUBMITTED_NO,
         )
         if verdict.answered:

@@ -61,12 +61,12 @@ def evaluate(
     view: MessageView,
     mail_from: str,
     policies: PolicySet,
-    recorded_questions: tuple[str, ...] | None = None,
+    customer_text: str | None = None,
 ) -> Decision:
     """The whole judgement of one message under one policy set.
 
-    `recorded_questions`: the customer's questions from the thread store, when the
-    inbound leg saw the customer's message (see Subject).
+    `customer_text`: the customer's newest message in this thread as the inbound leg
+    recorded it, when it saw it (see Subject).
     """
     if not policies.policies:
         return Decision("relay", None, ())
@@ -74,7 +74,7 @@ def evaluate(
     named = policies.select([c for c in candidates if c and c != "<>"])
     if named is None:
         return Decision("relay", None, ())
-    subject = Subject(mail_from, view, recorded_questions)
+    subject = Subject(mail_from, view, customer_text)
     findings: list[Finding] = []
     for check in CHECKS:
         action = _action_for(check, named)
