@@ -40,6 +40,8 @@ _RULE = re.compile(r"^\s*_{8,}\s*$")
 # Zendesk-style plain-text history: a long rule, then "Name, 23 Nov 2026, 09:14" (or the
 # name and the date on separate lines) above each earlier message of the ticket.
 _HELPDESK_RULE = re.compile(r"^\s*[-=\u2014]{10,}\s*$")
+# A helpdesk history entry's header line: "Victor Hale, 13 Nov 2026 06:45".
+_COMMENT_HEADER = re.compile(r"^\s*[^\W\d][^,:]{1,60},\s.{0,40}\b\d{1,2}:\d{2}\b.{0,20}$")
 _STAMP = re.compile(r"\b\d{1,2}:\d{2}\b|\b(?:19|20)\d{2}\b")
 _MARKER = re.compile(r"^\s*#{2,}\s*-.*-\s*#{2,}\s*$")
 _SIGNATURE_DELIMITER = re.compile(r"^--\s?$")
@@ -160,7 +162,12 @@ def split_reply(text: str) -> ReplyParts:
     first = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
     if first < len(lines) and _MARKER.match(lines[first]):
         lines = lines[first + 1 :]  # helpdesk marker on top: the reply is what follows
-    cut = _history_start(lines)
+
+    opening = next((i for i, line in enumerate(lines) if line.strip()), 0)
+    if lines and _COMMENT_HEADER.match(lines[opening]):
+        cut = opening  # straight into "Name, 13 Nov 2026 06:45": only history, nothing new
+    else:
+        cut = _history_start(lines)
     body, history = lines[:cut], lines[cut:]
     attributions = _attribution_lines(body)
     new_lines: list[str] = []

@@ -178,6 +178,17 @@ PLEASANTRIES: tuple[str, ...] = (
     r"^(?:nao hesite|qualquer duvida)",
     r"^(?:pedimos desculpa|lamentamos) (?:pelo|pelos) (?:transtorno|incomodo|inconveniente)",
     r"^(?:tenha|tenham) um (?:bom|otimo) dia",
+    r"^obrigad[oa] por (?:contactar|entrar em cont[a]?[c]?to|escolher|confiar)",
+    r"^se (?:precisar|tiver|necessitar) (?:de )?(?:mais|outra|alguma|qualquer) (?:ajuda|duvida|"
+    r"questao|informacao)",
+    # any language: "if you need more help / have other questions" closers
+    r"^(?:wenn|falls|sollten) sie (?:noch )?(?:weitere|andere) fragen",
+    r"^(?:si vous avez|pour toute) (?:d'autres |des |autre )?(?:questions?|demande)",
+    r"^si (?:tiene|necesita|tienes|necesitas) (?:alguna|cualquier|mas)? ?(?:otra )?(?:duda|"
+    r"pregunta|ayuda|consulta)",
+    r"^(?:als|mocht) (?:u|je) (?:nog )?(?:andere |verdere )?vragen",
+    r"^(?:per qualsiasi|per ogni) (?:altra |ulteriore )?(?:domanda|informazione|necessita|dubbio)",
+    r"^(?:se|qualora) (?:ha|hai|avesse|avessi) bisogno",
 )
 
 # Acknowledgements, hand-offs and auto-replies: say that something will happen,

@@ -47,8 +47,9 @@ _WHEN_QUESTION = re.compile(
     r"delivery time|lieferzeit|delai|plazo|levertijd|tempi|prazo)\b"
 )
 _HOW_MUCH_QUESTION = re.compile(
-    r"\b(?:how much|cost|costs|price|fee|wie viel|wieviel|kostet|kosten|preis|combien|prix|"
-    r"cout|cuanto|cuesta|precio|hoeveel|kost|prijs|quanto|costa|prezzo|custa|preco)\b"
+    r"\b(?:how much|cost\w*|price\w*|fees?|wie ?viel|kost\w*|preis\w*|gebuhr\w*|combien|prix|"
+    r"cout\w*|tarif\w*|cuanto|cuesta\w*|costar\w*|precio\w*|hoeveel|prijs\w*|quanto|"
+    r"cost[ao]\w*|prezz\w*|custa\w*|custo\w*|preco\w*)\b"
 )
 _MONTHS = (
     r"january|february|march|april|may|june|july|august|september|october|november|december|"
@@ -74,7 +75,7 @@ _TIME_ANSWER = re.compile(
     r"venerdi|sabato|domenica|hoje|amanha|segunda|terca|quarta|quinta|sexta)\b"
 )
 _AMOUNT_ANSWER = re.compile(
-    r"[$\u20ac\u00a3]\s?\d|\d\s?(?:[$\u20ac\u00a3]|eur|euro|euros|usd|gbp|chf|brl|pounds?|"
+    r"[$\u20ac\u00a3]\s?\d|\d\s?[$\u20ac\u00a3]|\d\s?(?:eur|euro|euros|usd|gbp|chf|brl|pounds?|"
     r"dollars?|reais)\b|\b(?:free|gratis|kostenlos|gratuit|gratuito|gratuita|no charge|"
     r"sin coste|sem custo|senza costi|geen kosten|keine kosten|sans frais)\b"
 )
