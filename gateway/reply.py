@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-_WROTE = r"wrote|schrieb|a\s+écrit|escribió|escreveu|schreef|ha\s+scritto|skrev|napisał"
+_WROTE = r"wrote|schrieb|a\s+écrit|escribió|escreveu|schreef|geschreven|ha\s+scritto|skrev|napisał"
 _ATTRIBUTION = re.compile(rf"^.{{0,300}}\b(?:{_WROTE})\b(?:.{{0,150}}:)?\s*:?\s*$", re.IGNORECASE)
 _ATTRIBUTION_START = re.compile(r"^(?:on|am|le|el|op|il|em|den|w dniu)\b.{0,200}$", re.IGNORECASE)
 _ORIGINAL_MESSAGE = re.compile(
@@ -68,9 +68,11 @@ def _is_quoted(line: str) -> bool:
 
 
 def _unquote(line: str) -> str:
+    """One level of quoting off: a quote inside the quote (older history) stays quoted."""
     stripped = line.lstrip()
-    while stripped.startswith(">"):
-        stripped = stripped[1:].lstrip(" ")
+    if stripped.startswith(">"):
+        stripped = stripped[1:]
+        stripped = stripped[1:] if stripped.startswith(" ") else stripped
     return stripped
 
 
@@ -164,10 +166,9 @@ def split_reply(text: str) -> ReplyParts:
         lines = lines[first + 1 :]  # helpdesk marker on top: the reply is what follows
 
     opening = next((i for i, line in enumerate(lines) if line.strip()), 0)
-    if lines and _COMMENT_HEADER.match(lines[opening]):
-        cut = opening  # straight into "Name, 13 Nov 2026 06:45": only history, nothing new
-    else:
-        cut = _history_start(lines)
+    # Straight into "Name, 13 Nov 2026 06:45" (a helpdesk history entry): nothing new.
+    only_history = bool(lines) and bool(_COMMENT_HEADER.match(lines[opening]))
+    cut = opening if only_history else _history_start(lines)
     body, history = lines[:cut], lines[cut:]
     attributions = _attribution_lines(body)
     new_lines: list[str] = []

@@ -88,6 +88,23 @@ _STATUS_QUESTION = re.compile(
     r"\b(?:where is|status|what happened|wo (?:ist|bleibt)|stand|ou en est|ou est|estado|"
     r"donde esta|waar is|stand van zaken|dov'e|a che punto|stato|onde esta|situacao)\b"
 )
+# A request is taken up by a report that it was done: "I've attached ...", "im Anhang".
+_DONE_ANSWER = re.compile(
+    r"\b(?:attached|enclosed|i(?:'ve| have) (?:just |now |already )?\w+(?:ed|t|en)|we(?:'ve| have)"
+    r" (?:just |now |already )?\w+(?:ed|t|en)|done|anbei|im anhang|angehangt|habe ich|haben wir|"
+    r"ci-joint|en piece jointe|je vous (?:ai|envoie|transmets)|nous avons|adjunto|te he|le he|"
+    r"hemos|in de bijlage|bijgevoegd|heb ik|hebben we|in allegato|le ho|ti ho|abbiamo|em anexo|"
+    r"segue|enviei|ja (?:foi|esta)|fizemos)\b"
+)
+_ASKS_FOR_ACTION = re.compile(
+    r"\b(?:could you|can you|would you|will you|konnten sie|konnen sie|wurden sie|pourriez-vous|"
+    r"pouvez-vous|podria|podrian|podeis|puede usted|pueden|kunt u|zou u|kunnen jullie|potete|"
+    r"potreste|potrebbe|poderiam|podem|poderia|pode)\b.{0,40}\b(?:send|resend|check|change|update|"
+    r"cancel|issue|correct|transfer|forward|schick\w*|send\w*|ander\w*|stornier\w*|envoy\w*|"
+    r"renvoy\w*|transmet\w*|modifi\w*|annul\w*|corrig\w*|envi\w*|reenvi\w*|cambi\w*|"
+    r"stur\w*|wijzig\w*|mand\w*|invi\w*|inoltr\w*|modific\w*|alter\w*|corrig\w*)"
+)
+_MENTIONS_TIME = re.compile(r"\b\d{1,2}[:.h]\d{2}\b|\b\d{1,2}\s?(?:am|pm|uhr|h)\b")
 _STEPS = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*\u2022])\s")
 
 
@@ -130,6 +147,7 @@ class ReplyTerms:
     has_time: bool
     has_amount: bool
     has_steps: bool
+    reports_done: bool
 
     @classmethod
     def of(cls, reply_sentences: Sequence[str], language: str) -> ReplyTerms:
@@ -148,6 +166,7 @@ class ReplyTerms:
             has_time=bool(_TIME_ANSWER.search(folded)),
             has_amount=bool(_AMOUNT_ANSWER.search(folded)),
             has_steps=sum(1 for sentence in reply_sentences if _STEPS.match(sentence)) >= 2,
+            reports_done=bool(_DONE_ANSWER.search(folded)),
         )
 
     def takes_up(self, token: str, language: str) -> bool:
@@ -189,7 +208,7 @@ def coverage(
 
 def _cue(folded_question: str, reply: ReplyTerms) -> float:
     """One extra matched word when the reply has the kind of answer the question wants."""
-    if _WHEN_QUESTION.search(folded_question):
+    if _WHEN_QUESTION.search(folded_question) or _MENTIONS_TIME.search(folded_question):
         return float(reply.has_time)
     if _HOW_MUCH_QUESTION.search(folded_question):
         return float(reply.has_amount)
@@ -197,9 +216,13 @@ def _cue(folded_question: str, reply: ReplyTerms) -> float:
         return float(reply.has_steps)
     if _STATUS_QUESTION.search(folded_question):
         return float(reply.has_time)
+    if _ASKS_FOR_ACTION.search(folded_question):
+        return float(reply.reports_done or reply.opens_yes_no)
     clause = folded_question.rsplit(":", 1)[-1].strip()
     if _YES_NO_QUESTION.match(folded_question) or _YES_NO_QUESTION.match(clause):
         return float(reply.opens_yes_no)
+    if not folded_question.rstrip().endswith("?"):
+        return float(reply.reports_done)  # a request ("Please send me ...")
     return 0.0
 
 

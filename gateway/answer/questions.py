@@ -28,6 +28,14 @@ _RULE = re.compile(r"^\s*(?:[-=_\u2014]{8,}|-{2,}[^-]{0,60}-{2,})\s*$")
 _LIST_ITEM = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*\u2022])\s+(?P<item>.+)$")
 _LEAD_IN = re.compile(r"[:?]\s*$")
 _MAX_QUESTIONS = 12
+# Small talk is not a question to answer: "How are you?", "Oi, tudo bem?", "Ça va ?".
+_SOCIAL = re.compile(
+    r"^(?:(?:hi|hello|hey|hallo|hola|oi|ola|ciao|salut|bonjour|hoi)\W+(?:\w+\W+)?)?"
+    r"(?:how are (?:you|things)|how's it going|hope you(?:'re| are) (?:well|ok)|wie geht'?s|"
+    r"wie geht es (?:ihnen|dir)|ca va|comment allez-vous|que tal|como estas|como esta usted|"
+    r"tudo bem|tudo bom|como vai|hoe gaat het(?: met (?:u|je|jou))?|alles goed|come stai|"
+    r"come sta|come va|tutto bene)\W*$"
+)
 
 
 def customer_message(quoted: str) -> str:
@@ -88,7 +96,7 @@ def questions(text: str) -> list[str]:
         bare = _LIST_ITEM.match(sentence)
         candidate = bare.group("item") if bare else sentence
         asks = candidate.rstrip().endswith(("?", "?)")) or candidate.lstrip().startswith("\u00bf")
-        if asks or _is_request(candidate):
+        if (asks or _is_request(candidate)) and not _SOCIAL.match(fold(candidate)):
             found.append(candidate.strip())
     for ask in _list_asks(text):
         if not any(ask in known or known in ask for known in found):
