@@ -303,10 +303,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="timing runs per message")
     parser.add_argument("--no-timing", action="store_true")
+    parser.add_argument(
+        "--holdout",
+        action="append",
+        default=[],
+        metavar="FOLDER",
+        help="also count this corpus folder as held out (e.g. a former holdout/ since renamed)",
+    )
     args = parser.parse_args()
 
     print(f"{git_state()}; lexical numbers are for the matcher as it is at this run")
-    sets = {which: [prepare(c) for c in load_cases(which)] for which in ("dev", "holdout")}
+    held_out = set(args.holdout)
+    sets: dict[str, list[Prepared]] = {"dev": [], "holdout": []}
+    for case in load_cases("all"):
+        folder = case.path.parent.name
+        which = "holdout" if folder.startswith("holdout") or folder in held_out else "dev"
+        sets[which].append(prepare(case))
+    for which in [w for w, prepared in sets.items() if not prepared]:
+        print(f"{which} set is empty in the corpus now; skipped")
+        del sets[which]
+    print(
+        "sets: "
+        + "; ".join(
+            f"{w} = {len(ps)} replies in {sorted({p.case.path.parent.name for p in ps})}"
+            for w, ps in sets.items()
+        )
+    )
     for which, prepared in sets.items():
         report, _ = evaluate_cases([p.case for p in prepared])
         a = report.answer
@@ -336,13 +358,17 @@ def main() -> None:
         if chosen is None:
             summary.append(f"{name}: no threshold keeps dev false holds <= {MAX_FALSE_HOLD:.0%}")
         else:
-            hold = next(r for r in rows["holdout"] if r.threshold == chosen.threshold)
-            summary.append(
+            line = (
                 f"{name}: best dev threshold {chosen.threshold:.2f} (acc {chosen.accuracy:.1%},"
-                f" P {chosen.precision:.1%}, R {chosen.recall:.1%}, FHR {chosen.fhr:.1%});"
-                f" holdout at it: acc {hold.accuracy:.1%}, P {hold.precision:.1%},"
-                f" R {hold.recall:.1%}, FHR {hold.fhr:.1%}"
+                f" P {chosen.precision:.1%}, R {chosen.recall:.1%}, FHR {chosen.fhr:.1%})"
             )
+            if "holdout" in rows:
+                hold = next(r for r in rows["holdout"] if r.threshold == chosen.threshold)
+                line += (
+                    f"; holdout at it: acc {hold.accuracy:.1%}, P {hold.precision:.1%},"
+                    f" R {hold.recall:.1%}, FHR {hold.fhr:.1%}"
+                )
+            summary.append(line)
         for which, prepared in sets.items():
             q = question_level(prepared, cached)
             summary.append(
