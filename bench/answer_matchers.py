@@ -1,6 +1,6 @@
 """Lexical vs embedding question matcher for the missing_answer check, on the labelled corpus.
 
-    python bench/answer_matchers.py [--runs 5] [--no-timing]
+    python bench/answer_matchers.py [--runs 5] [--holdout FOLDER ...]
 
 For each matcher and each set (dev, holdout):
 (a) a threshold sweep: missing_answer precision / recall / accuracy, and the
@@ -11,7 +11,7 @@ For each matcher and each set (dev, holdout):
     that reach the matcher and are not labelled empty / no_content / canned /
     auto_reply;
 (c) cost: median milliseconds per message of the answer judgement (warm model),
-    median over --runs runs.
+    median over --runs runs (0 skips timing).
 
 The judgement mirrors `MissingAnswer.run` in gateway/policy/checks.py and calls
 gateway.answer.judge.judge directly with the matcher and threshold. The
@@ -299,10 +299,83 @@ def git_state() -> str:
     return f"commit {git('log', '-1', '--format=%h')}, working tree {'dirty' if dirty else 'clean'}"
 
 
+def load_sets(held_out: set[str]) -> dict[str, list[Prepared]]:
+    """dev and holdout as quality_eval splits them, plus folders named held out; none empty."""
+    sets: dict[str, list[Prepared]] = {"dev": [], "holdout": []}
+    for case in load_cases("all"):
+        folder = case.path.parent.name
+        which = "holdout" if folder.startswith("holdout") or folder in held_out else "dev"
+        sets[which].append(prepare(case))
+    for which in [w for w, prepared in sets.items() if not prepared]:
+        print(f"{which} set is empty in the corpus now; skipped")
+        del sets[which]
+    for which, prepared in sets.items():
+        folders = sorted({p.case.path.parent.name for p in prepared})
+        report, _ = evaluate_cases([p.case for p in prepared])
+        a = report.answer
+        print(
+            f"{which}: {len(prepared)} replies in {', '.join(folders)}; bench/quality_eval.py"
+            f" missing_answer (policy default): {a.true_pos + a.false_pos}/{a.positives} held,"
+            f" P {a.precision:.1%}, R {a.recall:.1%}, acc {a.accuracy:.1%}"
+        )
+    return sets
+
+
+def choose(name: str, rows: dict[str, list[Row]]) -> tuple[Row | None, str]:
+    """The best dev threshold and a summary line with the holdout numbers at it."""
+    chosen = best(rows["dev"])
+    if chosen is None:
+        return None, f"{name}: no threshold keeps dev false holds <= {MAX_FALSE_HOLD:.0%}"
+    line = (
+        f"{name}: best dev threshold {chosen.threshold:.2f} (acc {chosen.accuracy:.1%},"
+        f" P {chosen.precision:.1%}, R {chosen.recall:.1%}, FHR {chosen.fhr:.1%})"
+    )
+    if "holdout" in rows:
+        hold = next(r for r in rows["holdout"] if r.threshold == chosen.threshold)
+        line += (
+            f"; holdout at it: acc {hold.accuracy:.1%}, P {hold.precision:.1%},"
+            f" R {hold.recall:.1%}, FHR {hold.fhr:.1%}"
+        )
+    return chosen, line
+
+
+def evaluate_matcher(
+    name: str,
+    matcher: Any,
+    thresholds: list[float],
+    sets: dict[str, list[Prepared]],
+    runs: int,
+) -> list[str]:
+    """Print the sweeps; return the summary lines (best threshold, AUC, cost)."""
+    cached = CachingMatcher(matcher)
+    rows = {which: sweep(prepared, cached, thresholds) for which, prepared in sets.items()}
+    for which, prepared in sets.items():
+        print()
+        print(render_sweep(f"{name} / {which} ({len(prepared)} replies)", rows[which]))
+    chosen, line = choose(name, rows)
+    summary = [line]
+    for which, prepared in sets.items():
+        q = question_level(prepared, cached)
+        summary.append(
+            f"{name} / {which}: question AUC {q.auc:.3f} ({q.open_n} open vs"
+            f" {q.answered_n} answered; en {q.auc_en:.3f}, other languages"
+            f" {q.auc_other:.3f}); labelled open questions not extracted:"
+            f" {q.labelled_not_extracted}"
+        )
+    if runs:
+        threshold = chosen.threshold if chosen else thresholds[len(thresholds) // 2]
+        for which, prepared in sets.items():
+            c = cost(prepared, matcher, threshold, runs)
+            summary.append(
+                f"{name} / {which}: median {c.median_ms:.2f} ms/message (p90"
+                f" {c.p90_ms:.2f}; reaching the matcher {c.median_ms_matched:.2f})"
+            )
+    return summary
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--runs", type=int, default=5, help="timing runs per message")
-    parser.add_argument("--no-timing", action="store_true")
+    parser.add_argument("--runs", type=int, default=5, help="timing runs per message (0: none)")
     parser.add_argument(
         "--holdout",
         action="append",
@@ -313,31 +386,7 @@ def main() -> None:
     args = parser.parse_args()
 
     print(f"{git_state()}; lexical numbers are for the matcher as it is at this run")
-    held_out = set(args.holdout)
-    sets: dict[str, list[Prepared]] = {"dev": [], "holdout": []}
-    for case in load_cases("all"):
-        folder = case.path.parent.name
-        which = "holdout" if folder.startswith("holdout") or folder in held_out else "dev"
-        sets[which].append(prepare(case))
-    for which in [w for w, prepared in sets.items() if not prepared]:
-        print(f"{which} set is empty in the corpus now; skipped")
-        del sets[which]
-    print(
-        "sets: "
-        + "; ".join(
-            f"{w} = {len(ps)} replies in {sorted({p.case.path.parent.name for p in ps})}"
-            for w, ps in sets.items()
-        )
-    )
-    for which, prepared in sets.items():
-        report, _ = evaluate_cases([p.case for p in prepared])
-        a = report.answer
-        print(
-            f"cross-check, bench/quality_eval.py {which} missing_answer (policy default):"
-            f" {a.true_pos + a.false_pos}/{a.positives} held, precision {a.precision:.1%},"
-            f" recall {a.recall:.1%}, accuracy {a.accuracy:.1%}"
-        )
-
+    sets = load_sets(set(args.holdout))
     matchers: list[tuple[str, Any, list[float]]] = [("lexical", LexicalMatcher(), LEXICAL_SWEEP)]
     loaded = load_embedding()
     if isinstance(loaded, str):
@@ -349,43 +398,7 @@ def main() -> None:
 
     summary: list[str] = []
     for name, matcher, thresholds in matchers:
-        cached = CachingMatcher(matcher)
-        rows = {which: sweep(prepared, cached, thresholds) for which, prepared in sets.items()}
-        for which, prepared in sets.items():
-            print()
-            print(render_sweep(f"{name} / {which} ({len(prepared)} replies)", rows[which]))
-        chosen = best(rows["dev"])
-        if chosen is None:
-            summary.append(f"{name}: no threshold keeps dev false holds <= {MAX_FALSE_HOLD:.0%}")
-        else:
-            line = (
-                f"{name}: best dev threshold {chosen.threshold:.2f} (acc {chosen.accuracy:.1%},"
-                f" P {chosen.precision:.1%}, R {chosen.recall:.1%}, FHR {chosen.fhr:.1%})"
-            )
-            if "holdout" in rows:
-                hold = next(r for r in rows["holdout"] if r.threshold == chosen.threshold)
-                line += (
-                    f"; holdout at it: acc {hold.accuracy:.1%}, P {hold.precision:.1%},"
-                    f" R {hold.recall:.1%}, FHR {hold.fhr:.1%}"
-                )
-            summary.append(line)
-        for which, prepared in sets.items():
-            q = question_level(prepared, cached)
-            summary.append(
-                f"{name} / {which}: question AUC {q.auc:.3f} ({q.open_n} open vs"
-                f" {q.answered_n} answered; en {q.auc_en:.3f}, other languages"
-                f" {q.auc_other:.3f}); labelled open questions not extracted:"
-                f" {q.labelled_not_extracted}"
-            )
-        if not args.no_timing:
-            threshold = chosen.threshold if chosen else thresholds[len(thresholds) // 2]
-            for which, prepared in sets.items():
-                c = cost(prepared, matcher, threshold, args.runs)
-                summary.append(
-                    f"{name} / {which}: median {c.median_ms:.2f} ms/message (p90"
-                    f" {c.p90_ms:.2f}; reaching the matcher {c.median_ms_matched:.2f})"
-                )
-
+        summary.extend(evaluate_matcher(name, matcher, thresholds, sets, args.runs))
     print()
     print("summary")
     for line in summary:

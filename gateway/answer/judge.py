@@ -19,7 +19,7 @@ from gateway.answer.text import detect_language
 
 Kind = Literal["answered", "empty", "no_content", "canned", "auto_reply", "unanswered"]
 
-DEFAULT_MIN_WORDS = 5
+DEFAULT_MIN_WORDS = 3
 DEFAULT_QUESTION_COVERAGE = 0.2
 # With an acknowledgement template in the reply, this many words of other text are needed
 # before the reply counts as more than the template.

@@ -212,7 +212,8 @@ CANNED: tuple[str, ...] = (
     r"^thanks? (?:you )?for your (?:feedback|suggestion|comments?)[.!]*$",
     r"\bwe (?:are|'re) (?:currently )?(?:looking into|investigating|reviewing|checking)"
     r" (?:it|this|your|the matter)",
-    r"\b(?:your|the) (?:ticket|reference|case)(?: number| id| no\.?)? is\b",
+    r"\b(?:your|the) (?:ticket|reference|case) (?:number|id|no\.?|reference) is\b",
+    r"\byour reference is\b",
     r"\bwe (?:aim|try|strive) to (?:respond|reply|answer) (?:to all|within)",
     r"\bdue to (?:a |the )?high (?:volume|number) of",
     r"\b(?:i am|i'm) (?:currently )?out of (?:the )?office",

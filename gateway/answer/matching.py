@@ -41,9 +41,12 @@ _YES_NO_QUESTION = re.compile(
     r"posso|puo|possiamo|potete|potrei|potreste|e|c'e|avete|ha|"
     r"pode|podem|poderia|poderiam|tem|existe|ha|e possivel)\b"
 )
+_OPENER = r"^\W*(?:(?:and|also|so|but|und|et|y|e|en|ed|mas|pero|ma|maar|aber)\s+)?"
 _WHEN_QUESTION = re.compile(
-    r"\b(?:when|how long|what time|by when|wann|wie lange|bis wann|quand|combien de temps|"
-    r"cuando|cuanto tiempo|hasta cuando|wanneer|hoe lang|quando|quanto tempo|entro quando|"
+    _OPENER
+    + r"(?:when|what time|wann|quand|cuando|wanneer|quando|hasta cuando|a partir de cuando)\b"
+    r"|\b(?:how long|by when|until when|wie lange|bis wann|ab wann|combien de temps|d'ici quand|"
+    r"cuanto tiempo|hoe lang|vanaf wanneer|quanto tempo|entro quando|ate quando|"
     r"delivery time|lieferzeit|delai|plazo|levertijd|tempi|prazo)\b"
 )
 _HOW_MUCH_QUESTION = re.compile(

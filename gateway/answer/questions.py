@@ -97,7 +97,8 @@ def questions(text: str) -> list[str]:
         candidate = bare.group("item") if bare else sentence
         asks = candidate.rstrip().endswith(("?", "?)")) or candidate.lstrip().startswith("\u00bf")
         if (asks or _is_request(candidate)) and not _SOCIAL.match(fold(candidate)):
-            found.append(candidate.strip())
+            opening = candidate.find("\u00bf")  # "Hola, ¿...?": the question starts at the "¿"
+            found.append(candidate[opening if opening > 0 else 0 :].strip())
     for ask in _list_asks(text):
         if not any(ask in known or known in ask for known in found):
             found.append(ask)

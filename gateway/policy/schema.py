@@ -177,7 +177,7 @@ class GreetingCheck(CheckSection):
 class AnswerCheck(CheckSection):
     action: Action = Action.HOLD
     # Fewer words than this beyond greeting, pleasantries, canned text and closing: no answer.
-    min_words: int = Field(default=5, ge=1, le=500)
+    min_words: int = Field(default=3, ge=1, le=500)
     # Share of a question's content words the reply must take up (stems, synonyms, cues).
     question_coverage: float = Field(default=0.2, ge=0.0, le=1.0)
     # Your own canned sentences (helpdesk macros that answer nothing), added to the built-in ones.

@@ -1,0 +1,338 @@
+"""missing_answer: a reply answers what the customer asked, in seven languages."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from gateway.answer.judge import AnswerSettings, judge
+from gateway.answer.questions import customer_message, questions
+from gateway.app import Gateway
+from gateway.message import MessageView
+from gateway.policy.engine import evaluate
+from gateway.policy.loader import PolicyError, load_policies
+from tests.process import run_cli
+from tests.support import Sink, port_of, send_message, start_gateway
+
+# --- what the customer asked ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Hello, I returned it. When do I get my money back?", ["When do I get my money back?"]),
+        (
+            "Hola, ¿el plan incluye soporte? Gracias.",
+            ["¿el plan incluye soporte?"],
+        ),
+        ("¿Puedo pagar con tarjeta", ["¿Puedo pagar con tarjeta"]),
+        (
+            "Please tell me how to export my data. Thanks!",
+            ["Please tell me how to export my data."],
+        ),
+        (
+            "Bitte teilen Sie mir mit, wann das Paket kommt. Danke.",
+            ["Bitte teilen Sie mir mit, wann das Paket kommt."],
+        ),
+        ("Merci de me renvoyer la facture.", ["Merci de me renvoyer la facture."]),
+        (
+            "Graag ontvang ik een kopie van de factuur.",
+            ["Graag ontvang ik een kopie van de factuur."],
+        ),
+        ("Vorrei sapere lo stato del rimborso.", ["Vorrei sapere lo stato del rimborso."]),
+        ("Gostaria de saber o prazo de entrega.", ["Gostaria de saber o prazo de entrega."]),
+        (
+            "I have two questions:\n1. Do you ship to Norway\n2. Is there a student discount\n",
+            ["Do you ship to Norway", "Is there a student discount"],
+        ),
+    ],
+)
+def test_questions_and_requests_are_found_verbatim(text: str, expected: list[str]) -> None:
+    """Sentences ending in '?', Spanish '¿...', imperative requests and listed asks, verbatim."""
+    assert questions(text) == expected
+
+
+def test_small_talk_and_statements_are_not_questions() -> None:
+    """'How are you?' and a plain complaint ask nothing that needs an answer."""
+    assert questions("Oi, tudo bem? O pedido chegou quebrado.") == []
+    assert questions("How are you? The parcel arrived damaged and I am upset.") == []
+    assert questions("Please note that I moved last month.") == []
+
+
+def test_older_history_inside_the_customer_quote_does_not_count() -> None:
+    """The customer quoting an older company mail: its questions are not the customer's."""
+    quoted = (
+        "Can I change the flight to Thursday?\n\n"
+        "On Fri, 6 Nov 2026 at 10:02, Air <info@air.example> wrote:\n"
+        "> Would you like to add checked baggage?\n"
+    )
+    assert questions(customer_message(quoted)) == ["Can I change the flight to Thursday?"]
+
+
+def test_outlook_header_block_and_helpdesk_history_are_skipped() -> None:
+    """The customer's text starts after From:/Sent:/Subject: or a 'Name, date' entry header."""
+    outlook = "-----Original Message-----\nFrom: Maria\nSent: Monday\nSubject: x\n\nWhere is it?\n"
+    assert questions(customer_message(outlook)) == ["Where is it?"]
+    zendesk = "--------------------------------\n\nMaria Lopez, 23 Nov 2026, 09:14\n\nIs it lost?\n"
+    assert questions(customer_message(zendesk)) == ["Is it lost?"]
+
+
+# --- the verdict ------------------------------------------------------------
+
+QUOTE = "\n\nOn Mon, 23 Nov 2026 at 09:14, Maria <maria@customer.test> wrote:\n> {}\n"
+
+
+def verdict(reply: str, customer: str, **settings: object) -> tuple[str, tuple[str, ...]]:
+    result = judge(reply, customer, AnswerSettings(**settings))  # type: ignore[arg-type]
+    return result.kind, result.unanswered
+
+
+def test_empty_reply_has_every_question_open() -> None:
+    """Only the quoted history: 'empty', every question named."""
+    assert verdict("", "Where is my parcel?") == ("empty", ("Where is my parcel?",))
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Hi Maria,\n\nBest regards,\nAna",
+        "Hi Maria,\n\nThanks!\n\nAna",
+        "Hello,\n\nSorry for the inconvenience.\n\nKind regards\nACME Support",
+        "Hallo Frau Becker,\n\nvielen Dank für Ihre Nachricht.\n\nMit freundlichen Grüßen\nAnna",
+    ],
+)
+def test_greeting_and_closing_alone_are_no_content(reply: str) -> None:
+    """Nothing said beyond greeting, pleasantries and closing."""
+    assert verdict(reply, "")[0] == "no_content"
+
+
+CANNED = [
+    "We have received your request and will get back to you within 48 hours.",
+    "This is an automated response. A member of our team will be in touch shortly.",
+    "Your ticket [#4711] has been closed.",
+    "I have forwarded your message to the right team.",
+    "Thanks for your feedback!",
+    "Wir haben Ihre Anfrage erhalten und melden uns so schnell wie möglich bei Ihnen.",
+    "Nous avons bien reçu votre demande et reviendrons vers vous sous 48 heures.",
+    "Hemos recibido su solicitud y nos pondremos en contacto con usted en breve.",
+    "Wij hebben uw vraag goed ontvangen en nemen zo snel mogelijk contact met u op.",
+    "Abbiamo ricevuto la sua richiesta e la contatteremo al più presto.",
+    "Recebemos a sua mensagem e entraremos em contato em breve.",
+]
+
+
+@pytest.mark.parametrize("sentence", CANNED)
+def test_canned_acknowledgements_answer_nothing(sentence: str) -> None:
+    """Acknowledgements, hand-offs and auto-replies in seven languages: 'canned'."""
+    kind, unanswered = verdict(f"Hi Maria,\n\n{sentence}\n\nBest regards,\nAna", "Where is it?")
+    assert kind == "canned"
+    assert unanswered == ("Where is it?",)
+
+
+def test_canned_opener_followed_by_a_real_answer_is_an_answer() -> None:
+    """An acknowledgement sentence does not spoil a reply that goes on to answer."""
+    reply = (
+        "Hi Maria,\n\nWe have received your request. Your refund of 49.90 EUR was issued "
+        "today and reaches your card within 3-5 working days.\n\nBest regards,\nAna"
+    )
+    assert verdict(reply, "When do I get my money back?") == ("answered", ())
+
+
+def test_policy_canned_phrases_extend_the_builtin_ones() -> None:
+    """A team's own macro counts as canned once the policy lists it."""
+    reply = "Hi Maria,\n\nYour case is in our priority lane and is handled by specialists.\n"
+    assert verdict(reply, "")[0] == "answered"
+    assert verdict(reply, "", canned_phrases=("priority lane",))[0] == "canned"
+
+
+@pytest.mark.parametrize(
+    ("question", "reply"),
+    [
+        (
+            "When do I get my money back?",
+            "your refund was issued today; it reaches your card in 3-5 days.",
+        ),
+        (
+            "Can I pay by invoice?",
+            "yes, choose 'invoice' at checkout and we send it with the parcel.",
+        ),
+        ("How much is the express delivery?", "express delivery is 9.90 EUR and arrives next day."),
+        ("Do you ship to Canada?", "we deliver to all Canadian provinces within a week."),
+        ("¿Cuándo llega mi pedido?", "tu paquete sale hoy y lo recibirás el jueves 26."),
+        ("Wann kommt meine Rechnung?", "die Rechnung geht Ihnen morgen per E-Mail zu."),
+        ("Pouvez-vous me renvoyer la facture ?", "je vous la renvoie en pièce jointe."),
+    ],
+)
+def test_paraphrased_answers_count(question: str, reply: str) -> None:
+    """Stems, synonyms and answer cues (yes/no, dates, amounts, 'attached') take up a question."""
+    assert verdict(f"Hi Maria,\n\n{reply.capitalize()}\n\nBest,\nAna", question) == ("answered", ())
+
+
+def test_partial_answer_names_the_open_question_verbatim() -> None:
+    """Two asks, one answered: the other is named exactly as the customer wrote it."""
+    customer = (
+        "I ordered the corner sofa, order NF-2103. When will the sofa be delivered? "
+        "Can the delivery team take the old sofa away when they bring the new one?"
+    )
+    reply = (
+        "Hi Maria,\n\nYour sofa will be delivered on Saturday 5 December between 8 and 12; "
+        "the driver calls you 30 minutes before.\n\nBest regards,\nAna"
+    )
+    assert verdict(reply, customer) == (
+        "unanswered",
+        ("Can the delivery team take the old sofa away when they bring the new one?",),
+    )
+
+
+def test_off_topic_reply_leaves_the_question_open() -> None:
+    """A substantive reply about something else does not answer the question."""
+    reply = "Hi Maria,\n\nTo reset your router, hold the button on the back for ten seconds.\n"
+    assert verdict(reply, "Why is there a roaming charge on my November bill?")[0] == "unanswered"
+
+
+def test_complaint_without_question_needs_substance_only() -> None:
+    """A complaint is answered by what happens next, not by matching words."""
+    complaint = "The parcel arrived crushed and the vase is broken. I am very disappointed."
+    substantive = (
+        "Hello,\n\nI am so sorry. A replacement vase leaves our warehouse tomorrow and you "
+        "can keep the broken one.\n\nBest,\nAna"
+    )
+    assert verdict(substantive, complaint) == ("answered", ())
+    apology = "Hello,\n\nWe're sorry for the inconvenience this has caused.\n\nBest,\nAna"
+    assert verdict(apology, complaint)[0] == "no_content"
+
+
+def test_thresholds_are_policy_knobs() -> None:
+    """min_words and question_coverage change the verdict as documented."""
+    reply = "Hi Maria,\n\nYes, it ships today.\n"
+    assert verdict(reply, "Has it shipped?") == ("answered", ())
+    assert verdict(reply, "Has it shipped?", min_words=10)[0] == "no_content"
+    assert verdict(reply, "Has it shipped?", question_coverage=1.01)[0] == "unanswered"
+
+
+def test_auto_submitted_reply_is_an_auto_reply() -> None:
+    """RFC 3834 Auto-Submitted on the reply: an automatic response, whatever it says."""
+    result = judge("Hi Maria,\n\nYour parcel is on its way.\n", "", auto_submitted=True)
+    assert result.kind == "auto_reply"
+
+
+# --- through the policy engine ----------------------------------------------
+
+
+def policy_dir(tmp_path: Path, answer: str = 'action = "hold"') -> Path:
+    tmp_path.mkdir(exist_ok=True)
+    (tmp_path / "10.toml").write_text(
+        f'[match]\nsenders = ["*@acme.example"]\n[checks.answer]\n{answer}\n'
+    )
+    return tmp_path
+
+
+def reply_message(body: str, headers: str = "") -> bytes:
+    return (
+        "From: Ana <ana@acme.example>\r\nTo: Maria Lopez <maria@customer.test>\r\n"
+        f"Subject: Re: [#4711] Order 1234\r\n{headers}\r\n{body}"
+    ).encode()
+
+
+def test_inbound_record_supplies_the_questions_when_nothing_is_quoted(tmp_path: Path) -> None:
+    """No quote: the customer's text recorded by the inbound leg tells what was asked."""
+    loaded = load_policies(policy_dir(tmp_path))
+    view = MessageView(reply_message("Hi Maria,\r\n\r\nYour invoice is attached.\r\n"))
+    assert evaluate(view, "ana@acme.example", loaded).reasons == []
+    decision = evaluate(
+        view,
+        "ana@acme.example",
+        loaded,
+        customer_text="Where is my parcel? Also please send me the invoice.",
+    )
+    finding = decision.findings[0]
+    assert finding.code == "missing_answer"
+    assert finding.details["question_source"] == "inbound"
+    assert finding.details["unanswered"] == ["Where is my parcel?"]
+
+
+def test_auto_submitted_header_is_read_by_the_check(tmp_path: Path) -> None:
+    """The check reads Auto-Submitted from the message headers."""
+    loaded = load_policies(policy_dir(tmp_path))
+    raw = reply_message(
+        "Hi Maria,\r\n\r\nYour order 1234 left our warehouse today with DHL.\r\n",
+        "Auto-Submitted: auto-replied\r\n",
+    )
+    decision = evaluate(MessageView(raw), "ana@acme.example", loaded)
+    assert decision.findings[0].details["kind"] == "auto_reply"
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        ("question_coverage = 1.5", "checks.answer.question_coverage"),
+        ("min_words = 0", "checks.answer.min_words"),
+        ('canned_phrases = ["ok"]', "checks.answer.canned_phrases"),
+        ("coverage = 0.3", "checks.answer.coverage"),
+    ],
+)
+def test_bad_answer_settings_are_policy_errors(tmp_path: Path, answer: str, problem: str) -> None:
+    """Out-of-range thresholds, too-short phrases and unknown keys are refused with the key."""
+    with pytest.raises(PolicyError) as caught:
+        load_policies(policy_dir(tmp_path, answer))
+    assert any(problem in str(p) for p in caught.value.problems)
+
+
+PARTIAL = (
+    "Hi Maria,\r\n\r\nYour refund of 49.90 EUR was issued today and reaches your card "
+    "within 3-5 working days.\r\n\r\nBest regards,\r\nAna\r\n\r\n"
+    "On Mon, 23 Nov 2026 at 09:14, Maria Lopez <maria@customer.test> wrote:\r\n"
+    "> Hello, I returned order 1234. When do I get my money back?\r\n"
+    "> And can I order the same jacket in a larger size?\r\n>\r\n> Maria\r\n"
+)
+
+
+async def test_check_cli_names_the_open_question(tmp_path: Path) -> None:
+    """`gateway check --json` on a partial answer: missing_answer naming the open question."""
+    eml = tmp_path / "partial.eml"
+    eml.write_bytes(reply_message(PARTIAL))
+    status, out, _ = await run_cli(
+        "check", str(eml), "--policies", str(policy_dir(tmp_path / "p")), "--json"
+    )
+    assert status == 0
+    result = json.loads(out)
+    assert result["action"] == "hold"
+    assert result["reasons"] == ["missing_answer"]
+    assert result["findings"][0]["details"]["unanswered"] == [
+        "And can I order the same jacket in a larger size?"
+    ]
+
+
+async def test_canned_reply_is_held_over_smtp_with_the_reviewer_sentence(
+    tmp_path: Path, sink: Sink, gateways: list[Gateway]
+) -> None:
+    """End to end: a canned acknowledgement is held with missing_answer; a real answer leaves."""
+    gateway = await start_gateway(
+        relay=sink.url,
+        policies=str(policy_dir(tmp_path / "p")),
+        store=f"sqlite:///{tmp_path / 'g.db'}",
+    )
+    gateways.append(gateway)
+    canned = reply_message(
+        "Hi Maria,\r\n\r\nThank you for contacting us. We have received your request and "
+        "will get back to you within 48 hours.\r\n\r\nBest regards,\r\nAna\r\n\r\n"
+        "On Mon, 23 Nov 2026 at 09:14, Maria Lopez <maria@customer.test> wrote:\r\n"
+        "> When do I get my money back?\r\n"
+    )
+    reply = await send_message(port_of(gateway), canned, sender="ana@acme.example")
+    assert reply.startswith("2.0.0 held for review ")
+    held = gateway.store.get(reply.rsplit(" ", 1)[1])
+    assert held.reasons == ["missing_answer"]
+    detail = held.findings[0]["detail"]
+    assert detail.startswith("The reply is a canned acknowledgement")
+    assert '"When do I get my money back?"' in detail
+    assert sink.messages == []
+    answered = reply_message(PARTIAL.replace("> And can I order", "> I also wonder: can I order"))
+    assert "held for review" in await send_message(
+        port_of(gateway), answered, sender="ana@acme.example"
+    )
+    fixed = reply_message(PARTIAL.split("\r\n> And can I", maxsplit=1)[0] + "\r\n")
+    assert "relayed" in await send_message(port_of(gateway), fixed, sender="ana@acme.example")
+    assert len(sink.messages) == 1
