@@ -181,19 +181,46 @@ class ReplyTerms:
         return bool(groups & self.groups)
 
 
-def _weighted_tokens(question: str, context: Context, language: str) -> dict[str, float]:
+@dataclass(frozen=True, slots=True)
+class _Thread:
+    """The customer's message cut into sentences with their words, computed once per reply."""
+
+    sentences: tuple[str, ...]
+    words: tuple[tuple[str, ...], ...]
+    subject_words: tuple[str, ...]
+
+    @classmethod
+    def of(cls, context: Context, language: str) -> _Thread:
+        split = tuple(sentences(context.customer))
+        return cls(
+            split,
+            tuple(tuple(content_words(sentence, language)) for sentence in split),
+            tuple(content_words(context.subject, language)),
+        )
+
+
+def _topic_keys(tokens: Sequence[str], language: str) -> set[str]:
+    keys = {stem(token, language) for token in tokens}
+    return keys | {token[:_PREFIX] for token in tokens if len(token) >= _PREFIX}
+
+
+def _weighted_tokens(question: str, thread: _Thread, language: str) -> dict[str, float]:
     """The question's content words and weights (topic and borrowed words count half)."""
     own = list(dict.fromkeys(content_words(question, language)))
-    customer_sentences = sentences(context.customer)
-    position = next((i for i, s in enumerate(customer_sentences) if question in s), None)
-    others = [s for i, s in enumerate(customer_sentences) if i != position and s != question]
-    topic = {
-        stem(token, language)
-        for token in content_words(" ".join([*others, context.subject]), language)
+    position = next((i for i, s in enumerate(thread.sentences) if question in s), None)
+    topic_tokens = [
+        token
+        for index, tokens in enumerate(thread.words)
+        if index != position and thread.sentences[index] != question
+        for token in tokens
+    ]
+    topic = _topic_keys([*topic_tokens, *thread.subject_words], language)
+    weights = {
+        token: _TOPIC_WEIGHT if stem(token, language) in topic or token[:_PREFIX] in topic else 1.0
+        for token in own
     }
-    weights = {token: _TOPIC_WEIGHT if stem(token, language) in topic else 1.0 for token in own}
     if len(own) < _SHORT_QUESTION and position:
-        for token in content_words(customer_sentences[position - 1], language):
+        for token in thread.words[position - 1]:
             weights.setdefault(token, _BORROWED_WEIGHT)
     return weights
 
@@ -202,7 +229,11 @@ def coverage(
     question: str, reply: ReplyTerms, language: str, context: Context = Context()
 ) -> float:
     """Weighted share (0..1) of the question's content the reply takes up; 1.0 if it has none."""
-    weights = _weighted_tokens(question, context, language)
+    return _coverage(question, reply, language, _Thread.of(context, language))
+
+
+def _coverage(question: str, reply: ReplyTerms, language: str, thread: _Thread) -> float:
+    weights = _weighted_tokens(question, thread, language)
     if not weights:
         return 1.0
     matched = sum(weight for token, weight in weights.items() if reply.takes_up(token, language))
@@ -252,4 +283,5 @@ class LexicalMatcher:
         context: Context,
     ) -> list[float]:
         terms = ReplyTerms.of(reply_sentences, language)
-        return [coverage(question, terms, language, context) for question in questions]
+        thread = _Thread.of(context, language)
+        return [_coverage(question, terms, language, thread) for question in questions]

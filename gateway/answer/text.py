@@ -24,24 +24,28 @@ _WORD = re.compile(r"[^\W_]+(?:['\u2019-][^\W_]+)*")
 _SENTENCE_END = re.compile(
     r"(?<=[.!?\u2026])[\"'\u201d\u00bb)]*\s+(?=[^\s])|\n\s*\n|\n(?=\s*(?:[-*\u2022]|\d{1,2}[.)])\s)"
 )
-_ABBREVIATION = re.compile(
+_ABBREVIATION = re.compile(  # searched in the last 8 characters of a sentence
     r"(?:\b(?:mr|mrs|ms|dr|sr|sra|st|no|nr|vs|etc|e\.g|i\.e|z\.b|bzw|ca|approx|incl|sig|"
     r"dott|prof|ing|art|tel|p\.ex|ex|av|sras|srs|sgra|dhr|mevr|mw)\.)$",
     re.IGNORECASE,
 )
 
 
+_COMBINING = re.compile("[\u0300-\u036f]")
+
+
 @cache
 def fold(text: str) -> str:
     """Lower case without accents; typographic apostrophes made plain."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("\u2019", "'"))
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
+    return fold_text(text)
 
 
 def fold_text(text: str) -> str:
     """`fold` for long text (not cached: every message is different)."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold().replace("\u2019", "'"))
-    return "".join(char for char in decomposed if not unicodedata.combining(char))
+    lowered = text.casefold().replace("\u2019", "'")
+    if lowered.isascii():
+        return lowered
+    return _COMBINING.sub("", unicodedata.normalize("NFKD", lowered))
 
 
 def sentences(text: str) -> list[str]:
@@ -51,7 +55,7 @@ def sentences(text: str) -> list[str]:
         flat = " ".join(chunk.split())
         if not flat:
             continue
-        if pieces and _ABBREVIATION.search(pieces[-1]):
+        if pieces and _ABBREVIATION.search(pieces[-1][-8:]):
             pieces[-1] = f"{pieces[-1]} {flat}"
         else:
             pieces.append(flat)
