@@ -36,18 +36,21 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from embedding_matcher import EmbeddingMatcher  # noqa: E402
 from quality_eval import (  # noqa: E402
-    EVAL_POLICY,
     Case,
     Outcome,
     _same_question,
+    eval_policy,
     evaluate_cases,
     load_cases,
     scores,
 )
 
-from gateway.answer.embedding import EmbeddingMatcher  # noqa: E402
 from gateway.answer.judge import AnswerSettings, Verdict, judge  # noqa: E402
+
+# The matchers are compared on the question decision itself, so open questions hold here.
+EVAL_POLICY = eval_policy("hold")
 from gateway.answer.matching import LexicalMatcher  # noqa: E402
 from gateway.message import MessageView  # noqa: E402
 

@@ -6,7 +6,10 @@ Every case in tests/corpus/quality/ runs through the real decision path
 (MessageView -> policy -> checks) with greeting and answer checks on `hold`.
 "Positive" means "should be held": a reply labelled without greeting, or
 labelled as not answering. The false-hold rate counts correct replies
-(greeting and answer both fine) that either check would hold.
+(greeting and answer both fine) that either check would hold. A finding that
+is only logged is not a hold: with the default `open_questions = "log"`, a
+question the reply seems to leave open is reported, not held; `--open-questions
+hold` scores the stricter setting.
 """
 
 from __future__ import annotations
@@ -24,21 +27,25 @@ sys.path.insert(0, str(ROOT))
 from gateway.message import MessageView  # noqa: E402
 from gateway.policy.engine import evaluate  # noqa: E402
 from gateway.policy.loader import NamedPolicy, PolicySet  # noqa: E402
-from gateway.policy.schema import Policy  # noqa: E402
+from gateway.policy.schema import Action, Policy  # noqa: E402
 
 CORPUS = ROOT / "tests" / "corpus" / "quality"
-EVAL_POLICY = Policy.model_validate(
-    {
-        "match": {"senders": ["*"]},
-        "checks": {
-            "greeting": {"action": "hold"},
-            "answer": {"action": "hold"},
-            "noreply_sender": {"action": "off"},
-            "noreply_phrase": {"action": "off"},
-            "from_header": {"action": "off"},
-        },
-    }
-)
+
+
+def eval_policy(open_questions: str = "log") -> Policy:
+    """Greeting and answer checks on `hold`, nothing else; open questions as given."""
+    return Policy.model_validate(
+        {
+            "match": {"senders": ["*"]},
+            "checks": {
+                "greeting": {"action": "hold"},
+                "answer": {"action": "hold", "open_questions": open_questions},
+                "noreply_sender": {"action": "off"},
+                "noreply_phrase": {"action": "off"},
+                "from_header": {"action": "off"},
+            },
+        }
+    )
 
 
 @dataclass(frozen=True)
@@ -87,11 +94,11 @@ def run_case(case: Case, policies: PolicySet) -> Outcome:
     view = MessageView(case.path.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n"))
     mail_from = view.from_addresses[0].address if view.from_addresses else "agent@example.test"
     decision = evaluate(view, mail_from, policies, case.customer_text)
-    by_code = {finding.code: finding for finding in decision.findings}
-    answer = by_code.get("missing_answer")
+    held = {f.code: f for f in decision.findings if f.action in {Action.HOLD, Action.REJECT}}
+    answer = next((f for f in decision.findings if f.code == "missing_answer"), None)
     named = list(answer.details.get("unanswered", [])) if answer else []
-    detail = " | ".join(f.detail for f in decision.findings)
-    return Outcome(case, "missing_greeting" in by_code, answer is not None, named, detail)
+    detail = " | ".join(f"{f.detail} [{f.action}]" for f in decision.findings)
+    return Outcome(case, "missing_greeting" in held, "missing_answer" in held, named, detail)
 
 
 def _same_question(expected: str, named: str) -> bool:
@@ -148,8 +155,9 @@ class Report:
         return self.false_holds / self.correct_replies if self.correct_replies else 0.0
 
 
-def evaluate_cases(cases: list[Case]) -> tuple[Report, list[Outcome]]:
-    policies = PolicySet(CORPUS, (NamedPolicy("eval.toml", EVAL_POLICY),))
+def evaluate_cases(cases: list[Case], open_questions: str = "log") -> tuple[Report, list[Outcome]]:
+    """Score the cases with the default policy, or with open questions set to `hold`."""
+    policies = PolicySet(CORPUS, (NamedPolicy("eval.toml", eval_policy(open_questions)),))
     outcomes = [run_case(case, policies) for case in cases]
     correct = [o for o in outcomes if o.case.correct]
     expected = named = 0
@@ -195,10 +203,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--set", choices=("dev", "holdout", "all", "each"), default="each")
     parser.add_argument("--errors", action="store_true", help="list every wrong decision")
+    parser.add_argument(
+        "--open-questions",
+        choices=("log", "hold"),
+        default="log",
+        help="[checks.answer] open_questions: log (the default policy) or hold",
+    )
     args = parser.parse_args()
     sets = ("dev", "holdout", "all") if args.set == "each" else (args.set,)
+    print(f"[checks.answer] open_questions = {args.open_questions!r}\n")
     for which in sets:
-        report, outcomes = evaluate_cases(load_cases(which))
+        report, outcomes = evaluate_cases(load_cases(which), args.open_questions)
         print(render(which, report))
         print()
         if args.errors and which != "all":

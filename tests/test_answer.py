@@ -249,6 +249,7 @@ def test_inbound_record_supplies_the_questions_when_nothing_is_quoted(tmp_path: 
     )
     finding = decision.findings[0]
     assert finding.code == "missing_answer"
+    assert finding.action == "log"  # an open question is reported, not held, by default
     assert finding.details["question_source"] == "inbound"
     assert finding.details["unanswered"] == ["Where is my parcel?"]
 
@@ -289,13 +290,31 @@ PARTIAL = (
 )
 
 
+def test_open_questions_are_logged_by_default_and_held_on_request(tmp_path: Path) -> None:
+    """Default open_questions = "log": reported, relayed; "hold" holds; never above action."""
+    view = MessageView(reply_message(PARTIAL))
+    for setting, verdict_action in (
+        ("", "relay"),
+        ('open_questions = "hold"', "hold"),
+        ('open_questions = "off"', "relay"),
+    ):
+        answer = f'action = "hold"\n{setting}'
+        loaded = load_policies(policy_dir(tmp_path / (setting[16:20] or "default"), answer))
+        decision = evaluate(view, "ana@acme.example", loaded)
+        assert decision.action == verdict_action, setting
+        assert decision.reasons == ([] if "off" in setting else ["missing_answer"]), setting
+    capped = load_policies(
+        policy_dir(tmp_path / "capped", 'action = "log"\nopen_questions = "hold"')
+    )
+    assert evaluate(view, "ana@acme.example", capped).findings[0].action == "log"
+
+
 async def test_check_cli_names_the_open_question(tmp_path: Path) -> None:
     """`gateway check --json` on a partial answer: missing_answer naming the open question."""
     eml = tmp_path / "partial.eml"
     eml.write_bytes(reply_message(PARTIAL))
-    status, out, _ = await run_cli(
-        "check", str(eml), "--policies", str(policy_dir(tmp_path / "p")), "--json"
-    )
+    strict = policy_dir(tmp_path / "p", 'action = "hold"\nopen_questions = "hold"')
+    status, out, _ = await run_cli("check", str(eml), "--policies", str(strict), "--json")
     assert status == 0
     result = json.loads(out)
     assert result["action"] == "hold"
@@ -311,7 +330,7 @@ async def test_canned_reply_is_held_over_smtp_with_the_reviewer_sentence(
     """End to end: a canned acknowledgement is held with missing_answer; a real answer leaves."""
     gateway = await start_gateway(
         relay=sink.url,
-        policies=str(policy_dir(tmp_path / "p")),
+        policies=str(policy_dir(tmp_path / "p", 'action = "hold"\nopen_questions = "hold"')),
         store=f"sqlite:///{tmp_path / 'g.db'}",
     )
     gateways.append(gateway)

@@ -48,18 +48,6 @@ class Verdict:
         return self.kind == "answered"
 
 
-# A question far behind a well-answered one is open too: the classic partial answer takes
-# up one ask fully and shares only the thread's topic words with the other. Tuned on the
-# corpus (bench/quality_eval.py).
-RELATIVE_CEILING = 0.3
-RELATIVE_SHARE = 0.3
-
-
-def _left_open(score: float, best: float, threshold: float) -> bool:
-    """Below the threshold; or, beside a well-answered question, far behind it."""
-    return score < threshold or (score < RELATIVE_CEILING and score < RELATIVE_SHARE * best)
-
-
 def judge(
     new_text: str,
     quoted: str,
@@ -100,9 +88,7 @@ def judge(
     context = Context(customer, subject_line)
     found = (matcher or LexicalMatcher()).scores(asked, substance.substantive, language, context)
     scores = {question: round(score, 2) for question, score in zip(asked, found, strict=True)}
-    open_questions = tuple(
-        q for q in asked if _left_open(scores[q], max(scores.values()), settings.question_coverage)
-    )
+    open_questions = tuple(q for q in asked if scores[q] < settings.question_coverage)
     if not open_questions:
         return Verdict("answered", asked, (), substance.canned, source_kind, scores)
     kind: Kind = (

