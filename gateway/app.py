@@ -28,6 +28,7 @@ from gateway.smtp.relay import Relay, RelayTarget, make_relay
 from gateway.smtp.server import GatewaySMTP, ListenerState
 from gateway.store import open_store
 from gateway.tasks import BackgroundTasks
+from gateway.thread_recorder import ThreadRecorder
 
 log = structlog.get_logger()
 
@@ -54,6 +55,8 @@ class Gateway:
         self.listeners: dict[str, _Listener] = {}
         self.policies = PolicyHolder(settings.policies, poll_seconds=policy_poll_seconds)
         self.store = open_store(settings.store)
+        holder = self.policies
+        self.threads = ThreadRecorder(self.store, lambda: holder.current)
         self._stop = asyncio.Event()
         self._tasks = BackgroundTasks()
         self._tls_context = self._server_tls_context()
@@ -124,6 +127,7 @@ class Gateway:
             max_recipients=settings.max_recipients,
             policies=(lambda: holder.current) if leg == "outbound" else None,
             store=self.store if leg == "outbound" else None,
+            threads=self.threads,
             hostname=self.hostname,
         )
 

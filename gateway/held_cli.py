@@ -15,8 +15,10 @@ import click
 
 from gateway.cli_support import fail, settings_or_exit
 from gateway.config import Settings
+from gateway.log import configure_logging
 from gateway.message import MessageView
-from gateway.policy.loader import PolicyError, load_policies
+from gateway.policy.engine import evaluate
+from gateway.policy.loader import PolicyError, PolicySet, load_policies
 from gateway.policy.schema import parse_duration
 from gateway.store import open_store
 from gateway.store.base import HeldMessage, NotFound, Store, StoreError
@@ -202,7 +204,23 @@ def release_held(
         fail(f"{held_id} was {state} ({reply}) but the store could not record it: {exc}")
     if not reply.ok:
         fail(f"not released, still held: the relay said {reply}")
+    _record_release(backend, policy_set, message)
     click.echo(f"released {held_id}: {reply}")
+
+
+def _record_release(backend: Store, policy_set: PolicySet, message: HeldMessage) -> None:
+    """The customer waited while the reply was held: its latency counts from release.
+
+    The `reply_latency` line goes to stderr as JSON (stdout is for the reviewer).
+    """
+    from gateway.thread_recorder import ThreadRecorder  # noqa: PLC0415
+
+    configure_logging("json", stream=sys.stderr)
+    view = MessageView(message.content)
+    named = evaluate(view, message.mail_from, policy_set).named
+    ThreadRecorder(backend, lambda: policy_set).reply_relayed(
+        view, message.id, message.mail_from, named
+    )
 
 
 @held.command("reject")

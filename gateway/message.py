@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import datetime
 from email.header import decode_header, make_header
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import compat32
-from email.utils import getaddresses
+from email.utils import getaddresses, parsedate_to_datetime
 from functools import cached_property
 
 import mailparser
@@ -152,6 +153,16 @@ class MessageView:
         # must not cost a full header parse when no policy looks at the message.
         found = _MESSAGE_ID.findall(first_header(self.raw, "Message-ID") or "")
         return found[0] if found else None
+
+    @cached_property
+    def sent_at(self) -> datetime | None:
+        """The Date header as an aware time; None when missing or unreadable."""
+        value = str(self.headers.get("Date", "") or "")
+        try:
+            parsed = parsedate_to_datetime(value) if value else None
+        except (TypeError, ValueError, IndexError):
+            return None
+        return parsed if parsed is not None and parsed.tzinfo is not None else None
 
     @cached_property
     def in_reply_to(self) -> tuple[str, ...]:

@@ -15,6 +15,7 @@ from gateway.app import Gateway
 from gateway.dkim_sign import generate_key
 from gateway.store import open_store
 from gateway.store.base import StoreError
+from gateway.store.sqlite import MIGRATIONS
 from tests.process import GatewayProcess, run_cli
 from tests.support import Sink, free_port, port_of, send_message, start_gateway
 
@@ -254,7 +255,7 @@ def test_new_store_is_private_and_migrated(tmp_path: Path) -> None:
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     with sqlite3.connect(path) as db:
-        assert db.execute("PRAGMA user_version").fetchone() == (1,)
+        assert db.execute("PRAGMA user_version").fetchone() == (2,)
         assert db.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
@@ -265,7 +266,27 @@ def test_migrates_an_empty_database_file(tmp_path: Path) -> None:
     open_store(f"sqlite:///{path}").close()
     with sqlite3.connect(path) as db:
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
-    assert {"held", "audit"} <= tables
+    assert {"held", "audit", "thread_ref", "customer_message", "reply"} <= tables
+
+
+def test_migrates_a_version_1_store_keeping_held_messages(tmp_path: Path) -> None:
+    """A store from before threads (schema 1) gains the thread tables; held rows stay."""
+    path = tmp_path / "gateway.db"
+    with sqlite3.connect(path) as db:
+        for statement in MIGRATIONS[0].split(";"):
+            if statement.strip():
+                db.execute(statement)
+        db.execute(
+            "INSERT INTO held VALUES ('q1', 1.0, 'a@b', '[]', x'00', 's', NULL, NULL, NULL,"
+            " '[]', 'held', 1.0, NULL, NULL)"
+        )
+        db.execute("PRAGMA user_version = 1")
+    store = open_store(f"sqlite:///{path}")
+    assert store.get("q1").status == "held"
+    store.close()
+    with sqlite3.connect(path) as db:
+        assert db.execute("PRAGMA user_version").fetchone() == (2,)
+        assert db.execute("SELECT count(*) FROM reply").fetchone() == (0,)
 
 
 def test_refuses_a_store_from_the_future(tmp_path: Path) -> None:

@@ -18,7 +18,10 @@ from pydantic import (
     ConfigDict,
     Field,
     field_validator,
+    model_validator,
 )
+
+from gateway.business_hours import BusinessHours
 
 DEFAULT_NOREPLY = ("noreply", "no-reply", "no_reply", "donotreply", "do-not-reply", "do_not_reply")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
@@ -211,6 +214,23 @@ class ChecksSection(_Section):
 class LatencySection(_Section):
     sla: Duration = 86400.0
     ticket_pattern: TicketPattern | None = None
+    # SLA clocks count only these hours ("Mon-Fri 09:00-17:00") in `timezone`.
+    business_hours: str | None = None
+    timezone: str = "UTC"
+
+    @model_validator(mode="after")
+    def _valid_hours(self) -> LatencySection:
+        try:
+            self.business  # noqa: B018 - parsing is the validation
+        except ValueError as exc:
+            raise ValueError(str(exc)) from exc
+        return self
+
+    @property
+    def business(self) -> BusinessHours | None:
+        if self.business_hours is None:
+            return None
+        return BusinessHours.parse(self.business_hours, self.timezone)
 
 
 class HoldSection(_Section):

@@ -37,6 +37,7 @@ from gateway.smtp.replies import (
 from gateway.smtp.server import GatewayEnvelope, GatewaySMTP
 from gateway.store.base import HeldMessage, Store, StoreError
 from gateway.tasks import BackgroundTasks
+from gateway.thread_recorder import ThreadRecorder
 
 log = structlog.get_logger()
 
@@ -74,9 +75,11 @@ class RelayHandler:
         max_recipients: int,
         policies: Callable[[], PolicySet] | None = None,
         store: Store | None = None,
+        threads: ThreadRecorder | None = None,
         hostname: str = "localhost",
     ) -> None:
         self.relay = relay
+        self.threads = threads
         self.leg = leg
         self.max_recipients = max_recipients
         self.policies = policies
@@ -197,7 +200,13 @@ class RelayHandler:
         raw: bytes = envelope.original_content or b""
         content, fixed_line_endings = normalise_line_endings(raw)
         view = MessageView(content)
-        decision = await self._decide(view, envelope.mail_from or "", envelope.policies)
+        queue_id = envelope.queue_id or new_queue_id()
+        customer_text = None
+        if self.threads is not None and envelope.policies is not None:
+            customer_text = await asyncio.to_thread(self.threads.customer_text, view, queue_id)
+        decision = await self._decide(
+            view, envelope.mail_from or "", envelope.policies, customer_text
+        )
         outgoing: Outgoing | None = None
         try:
             if decision.action == "relay":
@@ -213,6 +222,8 @@ class RelayHandler:
             raise
         if not reply.ok or decision.action != "relay":
             await txn.abort()
+        if reply.ok and decision.action == "relay" and self.threads is not None:
+            self._record(view, queue_id, envelope.mail_from or "", decision)
         if outgoing is not None and reply.ok:
             for change in outgoing.rewrites:
                 log.info(
@@ -239,14 +250,30 @@ class RelayHandler:
         )
         return str(reply)
 
+    def _record(self, view: MessageView, queue_id: str, sender: str, decision: Decision) -> None:
+        """After the relay's 250, off the reply path: thread records never delay or lose mail."""
+        threads = self.threads
+        if threads is None:
+            return
+        if self.leg == "inbound":
+            self.background.spawn(
+                asyncio.to_thread(threads.customer_arrived, view, queue_id, sender)
+            )
+        else:
+            self.background.spawn(
+                asyncio.to_thread(threads.reply_relayed, view, queue_id, sender, decision.named)
+            )
+
     @staticmethod
-    async def _decide(view: MessageView, mail_from: str, policies: PolicySet | None) -> Decision:
+    async def _decide(
+        view: MessageView, mail_from: str, policies: PolicySet | None, customer_text: str | None
+    ) -> Decision:
         """Judge the message; a big one in a worker thread (MIME parsing grows with size)."""
         if policies is None:
             return Decision("relay", None, ())
         if len(view.raw) > INLINE_PREPARE_LIMIT:
-            return await asyncio.to_thread(evaluate, view, mail_from, policies)
-        return evaluate(view, mail_from, policies)
+            return await asyncio.to_thread(evaluate, view, mail_from, policies, customer_text)
+        return evaluate(view, mail_from, policies, customer_text)
 
     async def _prepare(
         self, content: bytes, mail_from: str, decision: Decision

@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
+from gateway.latency import ReplyFacts, ReplyLatency
+from gateway.threads import CustomerMessage, ThreadKeys
+
 
 class StoreError(Exception):
     """The store cannot do what was asked; the message is one sentence for a person."""
@@ -90,6 +93,15 @@ class Store(Protocol):
 
     def purge(self, older_than: float) -> int:
         """Delete released/rejected messages older than `older_than` seconds; held stay."""
+
+    def record_customer(self, message: CustomerMessage) -> str:
+        """Join the customer's message to its thread (returned) and keep it; idempotent."""
+
+    def customer_text(self, keys: ThreadKeys) -> str | None:
+        """What the customer wrote in the thread and nobody answered yet, oldest first."""
+
+    def record_reply(self, facts: ReplyFacts) -> ReplyLatency | None:
+        """Measure and keep a relayed reply; None for agent-started mail or a repeat."""
 
     def probe(self) -> str:
         """Prove the store takes writes (nothing is kept); a sentence about it, or StoreError."""

@@ -19,7 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gateway.latency import Pending, ReplyFacts, ReplyLatency, measure
 from gateway.store.base import AuditEntry, Conflict, HeldMessage, NotFound, StoreError
+from gateway.threads import CustomerMessage, ThreadKeys
 
 CLAIM_STALE_SECONDS = 600  # a release that crashed mid-way can be retried after this
 
@@ -52,6 +54,43 @@ MIGRATIONS: tuple[str, ...] = (
         note TEXT NOT NULL
     );
     CREATE INDEX audit_held ON audit (held_id, seq);
+    """,
+    # 2: threads (customer messages seen inbound, agent replies relayed) and reply latency
+    """
+    CREATE TABLE thread_ref (
+        message_id TEXT PRIMARY KEY,
+        thread_id TEXT NOT NULL
+    );
+    CREATE TABLE customer_message (
+        message_id TEXT PRIMARY KEY,
+        thread_id TEXT NOT NULL,
+        received_at REAL NOT NULL,
+        sender TEXT NOT NULL,
+        ticket TEXT,
+        text TEXT NOT NULL,
+        answered_at REAL
+    );
+    CREATE INDEX customer_message_thread ON customer_message (thread_id, received_at);
+    CREATE INDEX customer_message_ticket ON customer_message (ticket);
+    CREATE TABLE reply (
+        message_id TEXT PRIMARY KEY,
+        thread_id TEXT NOT NULL,
+        relayed_at REAL NOT NULL,
+        agent TEXT NOT NULL,
+        policy TEXT,
+        ticket TEXT,
+        customer_message_id TEXT,
+        latency_seconds REAL,
+        business_seconds REAL,
+        first_reply INTEGER NOT NULL,
+        source TEXT,
+        sla_seconds REAL NOT NULL,
+        sla_breached INTEGER,
+        follow_up INTEGER NOT NULL
+    );
+    CREATE INDEX reply_thread ON reply (thread_id, relayed_at);
+    CREATE INDEX reply_ticket ON reply (ticket);
+    CREATE INDEX reply_relayed ON reply (relayed_at);
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -269,6 +308,124 @@ class SqliteStore:
                     (time.time() - older_than,),
                 ).rowcount
             )
+
+    # --- threads and latency ---------------------------------------------------
+
+    @staticmethod
+    def _thread_of(db: sqlite3.Connection, keys: ThreadKeys) -> str | None:
+        """The thread a message joins: Message-ID chain first, then the ticket number."""
+        for ref in (keys.message_id, *keys.parents):
+            row = db.execute("SELECT thread_id FROM thread_ref WHERE message_id = ?", (ref,))
+            found = row.fetchone()
+            if found:
+                return str(found[0])
+        if keys.ticket:
+            row = db.execute(
+                "SELECT thread_id FROM customer_message WHERE ticket = ? UNION ALL"
+                " SELECT thread_id FROM reply WHERE ticket = ? LIMIT 1",
+                (keys.ticket, keys.ticket),
+            ).fetchone()
+            if row:
+                return str(row[0])
+        return None
+
+    def _join(self, db: sqlite3.Connection, keys: ThreadKeys) -> str:
+        thread_id = self._thread_of(db, keys) or (
+            keys.parents[-1] if keys.parents else keys.message_id
+        )
+        db.executemany(
+            "INSERT OR IGNORE INTO thread_ref (message_id, thread_id) VALUES (?, ?)",
+            [(ref, thread_id) for ref in (keys.message_id, *keys.parents)],
+        )
+        return thread_id
+
+    def record_customer(self, message: CustomerMessage) -> str:
+        with self._transaction() as db:
+            thread_id = self._join(db, message.keys)
+            db.execute(
+                "INSERT OR IGNORE INTO customer_message (message_id, thread_id, received_at,"
+                " sender, ticket, text) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    message.keys.message_id,
+                    thread_id,
+                    message.received_at.timestamp(),
+                    message.sender,
+                    message.keys.ticket,
+                    message.text,
+                ),
+            )
+        return thread_id
+
+    def customer_text(self, keys: ThreadKeys) -> str | None:
+        with self._transaction() as db:
+            thread_id = self._thread_of(db, keys)
+            if thread_id is None:
+                return None
+            rows = db.execute(
+                "SELECT text FROM customer_message WHERE thread_id = ? AND answered_at IS NULL"
+                " ORDER BY received_at",
+                (thread_id,),
+            ).fetchall()
+        return "\n\n".join(str(row[0]) for row in rows) if rows else None
+
+    def record_reply(self, facts: ReplyFacts) -> ReplyLatency | None:
+        with self._transaction() as db:
+            known = self._thread_of(db, facts.keys)
+            if known is None and not facts.keys.parents:
+                return None  # agent-started (or forwarded) mail: not a reply to anyone
+            thread_id = self._join(db, facts.keys)
+            if db.execute(
+                "SELECT 1 FROM reply WHERE message_id = ?", (facts.keys.message_id,)
+            ).fetchone():
+                return None  # the same reply relayed again (a retry): measured once
+            customers = db.execute(
+                "SELECT message_id, received_at FROM customer_message WHERE thread_id = ?"
+                " AND received_at <= ? ORDER BY received_at",
+                (thread_id, facts.relayed_at.timestamp()),
+            ).fetchall()
+            pending = db.execute(
+                "SELECT message_id, received_at FROM customer_message WHERE thread_id = ?"
+                " AND answered_at IS NULL AND received_at <= ? ORDER BY received_at LIMIT 1",
+                (thread_id, facts.relayed_at.timestamp()),
+            ).fetchone()
+            earlier = db.execute(
+                "SELECT count(*) FROM reply WHERE thread_id = ? AND follow_up = 0", (thread_id,)
+            ).fetchone()[0]
+            latency = measure(
+                facts,
+                thread_id,
+                Pending(pending[0], datetime.fromtimestamp(pending[1], UTC)) if pending else None,
+                bool(customers),
+                int(earlier),
+            )
+            db.execute(
+                "INSERT INTO reply (message_id, thread_id, relayed_at, agent, policy, ticket,"
+                " customer_message_id, latency_seconds, business_seconds, first_reply, source,"
+                " sla_seconds, sla_breached, follow_up) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+                " ?, ?, ?)",
+                (
+                    latency.message_id,
+                    thread_id,
+                    facts.relayed_at.timestamp(),
+                    facts.agent,
+                    facts.policy,
+                    facts.keys.ticket,
+                    latency.customer_message_id,
+                    latency.latency_seconds,
+                    latency.business_seconds,
+                    int(latency.first_reply),
+                    latency.source,
+                    latency.sla_seconds,
+                    None if latency.sla_breached is None else int(latency.sla_breached),
+                    int(latency.follow_up),
+                ),
+            )
+            db.execute(
+                "UPDATE customer_message SET answered_at = ? WHERE thread_id = ?"
+                " AND answered_at IS NULL AND received_at <= ?",
+                (facts.relayed_at.timestamp(), thread_id, facts.relayed_at.timestamp()),
+            )
+        return latency
 
     def probe(self) -> str:
         with self._lock:

@@ -1,0 +1,108 @@
+"""The mail flow's side of threads: record customer messages, measure replies, log latency.
+
+Recording never decides delivery: it runs after the relay accepted the message,
+and a store failure here is logged (`thread_record_failed`) while the helpdesk
+still gets the relay's 250. A lost latency figure is better than a lost mail.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import structlog
+
+from gateway.attribution import quoted_time
+from gateway.latency import ReplyFacts, ReplyLatency
+from gateway.message import MessageView
+from gateway.policy.loader import NamedPolicy, PolicySet
+from gateway.policy.schema import LatencySection
+from gateway.store.base import Store, StoreError
+from gateway.threads import CustomerMessage, ThreadKeys, keys_of
+
+log = structlog.get_logger()
+_NO_POLICY = LatencySection()
+
+
+class ThreadRecorder:
+    """Joins messages to threads in the store; one per gateway (or per CLI release)."""
+
+    def __init__(self, store: Store, policies: Callable[[], PolicySet]) -> None:
+        self.store = store
+        self.policies = policies
+
+    def _patterns(self, first: NamedPolicy | None = None) -> list[re.Pattern[str]]:
+        """Ticket patterns: the message's own policy first, then every policy's in name order."""
+        named = [first] if first else []
+        named.extend(self.policies().policies)
+        patterns = [n.policy.latency.ticket_pattern for n in named]
+        return list(dict.fromkeys(p for p in patterns if p is not None))
+
+    def keys(
+        self, view: MessageView, queue_id: str, named: NamedPolicy | None = None
+    ) -> ThreadKeys:
+        return keys_of(view, queue_id, self._patterns(named))
+
+    def customer_text(self, view: MessageView, queue_id: str) -> str | None:
+        """The thread's unanswered customer text, for the answer check; None if unknown."""
+        try:
+            return self.store.customer_text(self.keys(view, queue_id))
+        except StoreError as exc:
+            log.warning("thread_lookup_failed", error=str(exc))
+            return None
+
+    def customer_arrived(self, view: MessageView, queue_id: str, sender: str) -> None:
+        keys = self.keys(view, queue_id)
+        message = CustomerMessage(keys, datetime.now(UTC), sender, view.reply.new_text)
+        try:
+            thread_id = self.store.record_customer(message)
+        except StoreError as exc:
+            thread_id, failure = None, str(exc)  # logged below: one line, no traceback
+        if thread_id is None:
+            log.error(
+                "thread_record_failed", leg="inbound", message_id=keys.message_id, error=failure
+            )
+            return
+        log.info(
+            "customer_message", message_id=keys.message_id, thread_id=thread_id, ticket=keys.ticket
+        )
+
+    def reply_relayed(
+        self,
+        view: MessageView,
+        queue_id: str,
+        agent: str,
+        named: NamedPolicy | None,
+        relayed_at: datetime | None = None,
+    ) -> ReplyLatency | None:
+        """Measure a reply the relay accepted and log `reply_latency`; auto-replies are skipped."""
+        auto = str(view.headers.get("Auto-Submitted", "")).split(";")[0].strip().lower()
+        if auto not in {"", "no"}:
+            return None
+        latency_policy = named.policy.latency if named else _NO_POLICY
+        facts = ReplyFacts(
+            keys=self.keys(view, queue_id, named),
+            relayed_at=relayed_at or datetime.now(UTC),
+            agent=agent,
+            policy=named.name if named else None,
+            sla_seconds=latency_policy.sla,
+            business=latency_policy.business,
+            quoted_at=quoted_time(view.text, view.sent_at),
+        )
+        failure = ""
+        try:
+            latency = self.store.record_reply(facts)
+        except StoreError as exc:
+            latency, failure = None, str(exc)
+        if failure:
+            log.error(
+                "thread_record_failed",
+                leg="outbound",
+                message_id=facts.keys.message_id,
+                error=failure,
+            )
+            return None
+        if latency is not None:
+            log.info("reply_latency", agent=agent, policy=facts.policy, **latency.as_event())
+        return latency
