@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import structlog
 
 from gateway.config import Settings
+from gateway.metrics import Metrics
 from gateway.notify import keep_watchdog_fed, notify, watchdog_interval
 from gateway.policy.reload import PolicyHolder
 from gateway.smtp.auth import Authenticator, load_users
@@ -56,7 +57,8 @@ class Gateway:
         self.policies = PolicyHolder(settings.policies, poll_seconds=policy_poll_seconds)
         self.store = open_store(settings.store)
         holder = self.policies
-        self.threads = ThreadRecorder(self.store, lambda: holder.current)
+        self.metrics = Metrics(self.store.held_count) if settings.metrics else None
+        self.threads = ThreadRecorder(self.store, lambda: holder.current, self.metrics)
         self._stop = asyncio.Event()
         self._tasks = BackgroundTasks()
         self._tls_context = self._server_tls_context()
@@ -88,6 +90,10 @@ class Gateway:
             inbound_relay = settings.inbound_relay or settings.relay
             await self._open("inbound", settings.inbound_listen, inbound_relay)
         self._tasks.spawn(self.policies.watch())
+        if self.metrics is not None and settings.metrics is not None:
+            host, port = self.metrics.serve(*settings.metrics)
+            self.metrics_address = (host, port)
+            log.info("metrics_listening", listen=f"{host}:{port}", path="/metrics")
         log.info(
             "policies_loaded",
             directory=str(self.policies.directory),
@@ -128,6 +134,7 @@ class Gateway:
             policies=(lambda: holder.current) if leg == "outbound" else None,
             store=self.store if leg == "outbound" else None,
             threads=self.threads,
+            metrics=self.metrics,
             hostname=self.hostname,
         )
 
@@ -186,6 +193,8 @@ class Gateway:
             await listener.state.background.wait()  # relay aborts under way
             await listener.handler.background.wait()  # hold notices under way
             await listener.relay.close()
+        if self.metrics is not None:
+            self.metrics.close()
         self.store.close()
         log.info(
             "gateway_stopped",

@@ -21,6 +21,7 @@ from gateway.held_cli import held as held_group
 from gateway.log import configure_logging
 from gateway.policy.loader import PolicyError
 from gateway.smtp.auth import UsersFileError, hash_password
+from gateway.stats_cli import stats as stats_command
 from gateway.store.base import StoreError
 
 
@@ -45,6 +46,7 @@ def main() -> None:
 @click.option("--inbound-relay", help="Where inbound mail goes (the helpdesk's SMTP intake).")
 @click.option("--store", help="sqlite:///PATH or postgresql://...")
 @click.option("--policies", help="Directory of policy files.")
+@click.option("--metrics", help="HOST:PORT to serve Prometheus metrics on (/metrics).")
 @click.option(
     "--log-format",
     type=click.Choice(["json", "console"]),
@@ -91,6 +93,7 @@ def auth_hash(name: str, password: str) -> None:
 
 
 main.add_command(held_group)
+main.add_command(stats_command)
 
 POLICIES_OPTION = click.option(
     "--policies",

@@ -96,6 +96,8 @@ class Settings(_Strict):
     listen: HostPort = Field(default=DEFAULT_LISTEN, validate_default=True)
     relay: RelayUrl = Field(default=DEFAULT_RELAY, validate_default=True)
     inbound_listen: HostPort | None = None
+    # Prometheus text format at http://HOST:PORT/metrics (unset: no metrics endpoint).
+    metrics: HostPort | None = None
     inbound_relay: RelayUrl | None = None
     store: str = DEFAULT_STORE
     policies: Path = Path(DEFAULT_POLICIES)

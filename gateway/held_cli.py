@@ -13,33 +13,24 @@ from typing import Any
 
 import click
 
-from gateway.cli_support import fail, settings_or_exit
+from gateway.cli_support import (
+    config_option,
+    duration_argument,
+    fail,
+    settings_or_exit,
+    store_option,
+    store_or_exit,
+)
 from gateway.config import Settings
 from gateway.log import configure_logging
 from gateway.message import MessageView
 from gateway.policy.engine import evaluate
 from gateway.policy.loader import PolicyError, PolicySet, load_policies
-from gateway.policy.schema import parse_duration
-from gateway.store import open_store
 from gateway.store.base import HeldMessage, NotFound, Store, StoreError
 
 
 def _settings(config_file: Path | None, **flags: Any) -> Settings:
     return settings_or_exit(config_file, flags)
-
-
-def _store(settings: Settings) -> Store:
-    try:
-        return open_store(settings.store)
-    except StoreError as exc:
-        fail(str(exc))
-
-
-def _duration(value: str) -> float:
-    try:
-        return parse_duration(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from exc
 
 
 def _age(held: HeldMessage) -> str:
@@ -52,12 +43,6 @@ def _age(held: HeldMessage) -> str:
 
 def _clip(text: str, width: int) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
-
-
-config_option = click.option(
-    "--config", "config_file", type=click.Path(path_type=Path), help="TOML config file."
-)
-store_option = click.option("--store", help="Store URL (default from the config file).")
 
 
 @click.group()
@@ -86,12 +71,12 @@ def list_held(
     as_json: bool,
 ) -> None:
     """List held messages (oldest first)."""
-    backend = _store(_settings(config_file, store=store))
+    backend = store_or_exit(_settings(config_file, store=store))
     try:
         messages = backend.list(
             status=None if status == "all" else status,
             reason=reason,
-            older_than=_duration(older_than) if older_than else None,
+            older_than=duration_argument(older_than) if older_than else None,
         )
     except StoreError as exc:
         fail(str(exc))
@@ -119,7 +104,7 @@ def list_held(
 @click.option("--raw", is_flag=True, help="The message bytes exactly as received.")
 def show_held(held_id: str, config_file: Path | None, store: str | None, raw: bool) -> None:
     """Everything a reviewer needs: headers, reasons, the reply, the customer's message."""
-    backend = _store(_settings(config_file, store=store))
+    backend = store_or_exit(_settings(config_file, store=store))
     try:
         message = backend.get(held_id)
     except StoreError as exc:
@@ -182,7 +167,7 @@ def release_held(
     from gateway.smtp.relay import make_relay  # noqa: PLC0415
 
     settings = _settings(config_file, store=store, relay=relay, policies=policies)
-    backend = _store(settings)
+    backend = store_or_exit(settings)
     who = _who(by)
     try:
         policy_set = load_policies(settings.policies)
@@ -233,7 +218,7 @@ def reject_held(
     held_id: str, config_file: Path | None, store: str | None, by: str | None, note: str
 ) -> None:
     """Mark a held message rejected: it will never leave."""
-    backend = _store(_settings(config_file, store=store))
+    backend = store_or_exit(_settings(config_file, store=store))
     try:
         backend.reject(held_id, _who(by), note)
     except (NotFound, StoreError) as exc:
@@ -247,9 +232,9 @@ def reject_held(
 @click.option("--older-than", "older_than", required=True, help="Retention, e.g. 30d.")
 def purge_held(config_file: Path | None, store: str | None, older_than: str) -> None:
     """Delete released and rejected messages older than DURATION (held ones are kept)."""
-    backend = _store(_settings(config_file, store=store))
+    backend = store_or_exit(_settings(config_file, store=store))
     try:
-        count = backend.purge(_duration(older_than))
+        count = backend.purge(duration_argument(older_than))
     except StoreError as exc:
         fail(str(exc))
     click.echo(f"purged {count} message(s)")

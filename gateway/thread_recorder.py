@@ -16,6 +16,7 @@ import structlog
 from gateway.attribution import quoted_time
 from gateway.latency import ReplyFacts, ReplyLatency
 from gateway.message import MessageView
+from gateway.metrics import Metrics
 from gateway.policy.loader import NamedPolicy, PolicySet
 from gateway.policy.schema import LatencySection
 from gateway.store.base import Store, StoreError
@@ -28,9 +29,12 @@ _NO_POLICY = LatencySection()
 class ThreadRecorder:
     """Joins messages to threads in the store; one per gateway (or per CLI release)."""
 
-    def __init__(self, store: Store, policies: Callable[[], PolicySet]) -> None:
+    def __init__(
+        self, store: Store, policies: Callable[[], PolicySet], metrics: Metrics | None = None
+    ) -> None:
         self.store = store
         self.policies = policies
+        self.metrics = metrics
 
     def _patterns(self, first: NamedPolicy | None = None) -> list[re.Pattern[str]]:
         """Ticket patterns: the message's own policy first, then every policy's in name order."""
@@ -105,4 +109,6 @@ class ThreadRecorder:
             return None
         if latency is not None:
             log.info("reply_latency", agent=agent, policy=facts.policy, **latency.as_event())
+            if self.metrics is not None:
+                self.metrics.reply(latency)
         return latency

@@ -18,6 +18,7 @@ from gateway.dkim_sign import SigningError
 from gateway.hold_notice import send_notice
 from gateway.ids import new_queue_id
 from gateway.message import MessageView
+from gateway.metrics import Metrics
 from gateway.outgoing import Outgoing, prepare
 from gateway.policy.engine import Decision, evaluate
 from gateway.policy.loader import PolicySet
@@ -76,10 +77,12 @@ class RelayHandler:
         policies: Callable[[], PolicySet] | None = None,
         store: Store | None = None,
         threads: ThreadRecorder | None = None,
+        metrics: Metrics | None = None,
         hostname: str = "localhost",
     ) -> None:
         self.relay = relay
         self.threads = threads
+        self.metrics = metrics
         self.leg = leg
         self.max_recipients = max_recipients
         self.policies = policies
@@ -224,11 +227,31 @@ class RelayHandler:
             await txn.abort()
         if reply.ok and decision.action == "relay" and self.threads is not None:
             self._record(view, queue_id, envelope.mail_from or "", decision)
+        self._report(envelope, view, decision, outgoing, reply, fixed=fixed_line_endings)
+        return str(reply)
+
+    def _report(
+        self,
+        envelope: GatewayEnvelope,
+        view: MessageView,
+        decision: Decision,
+        outgoing: Outgoing | None,
+        reply: Reply,
+        *,
+        fixed: bool,
+    ) -> None:
+        """The `message` log line (contract), rewrite events and metrics of one transaction."""
+        content = view.raw
         if outgoing is not None and reply.ok:
             for change in outgoing.rewrites:
                 log.info(
                     "sender_rewritten", field=change.field, before=change.before, after=change.after
                 )
+                if self.metrics is not None:
+                    self.metrics.rewrite(change.field)
+        if self.metrics is not None:
+            findings = [finding.as_json() for finding in decision.findings]
+            self.metrics.message(self.leg, decision.action, _outcome(reply), findings)
         log.info(
             "message",
             action=decision.action,
@@ -242,13 +265,12 @@ class RelayHandler:
             rcpt_tos=list(envelope.rcpt_tos),
             message_id=view.message_id,
             size=len(content),
-            bare_line_endings_fixed=fixed_line_endings,
+            bare_line_endings_fixed=fixed,
             outcome=_outcome(reply),
             reply=str(reply),
             relay=self.relay.description,
             duration_ms=round((time.monotonic() - envelope.started) * 1000, 1),
         )
-        return str(reply)
 
     def _record(self, view: MessageView, queue_id: str, sender: str, decision: Decision) -> None:
         """After the relay's 250, off the reply path: thread records never delay or lose mail."""

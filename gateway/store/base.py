@@ -67,6 +67,30 @@ class HeldMessage:
         }
 
 
+@dataclass(frozen=True, slots=True)
+class ReplyRow:
+    """One measured reply, as `gateway stats` reads it."""
+
+    relayed_at: float
+    agent: str
+    policy: str | None
+    latency_seconds: float | None
+    business_seconds: float | None
+    first_reply: bool
+    sla_breached: bool | None
+    follow_up: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HeldRow:
+    """One held message's review outcome, as `gateway stats` reads it."""
+
+    received_at: float
+    status: str
+    status_at: float
+    policy: str | None
+
+
 class Store(Protocol):
     def hold(self, message: HeldMessage) -> None:
         """Commit durably (fsync) before returning; raises StoreError."""
@@ -102,6 +126,15 @@ class Store(Protocol):
 
     def record_reply(self, facts: ReplyFacts) -> ReplyLatency | None:
         """Measure and keep a relayed reply; None for agent-started mail or a repeat."""
+
+    def held_count(self) -> int:
+        """Messages waiting for review (the metrics gauge)."""
+
+    def replies_since(self, since: float | None) -> tuple[ReplyRow, ...]:
+        """Measured replies relayed at or after `since` (epoch seconds; None: all)."""
+
+    def held_since(self, since: float | None) -> tuple[HeldRow, ...]:
+        """Held messages received at or after `since`, with their status."""
 
     def probe(self) -> str:
         """Prove the store takes writes (nothing is kept); a sentence about it, or StoreError."""

@@ -20,7 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from gateway.latency import Pending, ReplyFacts, ReplyLatency, measure
-from gateway.store.base import AuditEntry, Conflict, HeldMessage, NotFound, StoreError
+from gateway.store.base import (
+    AuditEntry,
+    Conflict,
+    HeldMessage,
+    HeldRow,
+    NotFound,
+    ReplyRow,
+    StoreError,
+)
 from gateway.threads import CustomerMessage, ThreadKeys
 
 CLAIM_STALE_SECONDS = 600  # a release that crashed mid-way can be retried after this
@@ -426,6 +434,41 @@ class SqliteStore:
                 (facts.relayed_at.timestamp(), thread_id, facts.relayed_at.timestamp()),
             )
         return latency
+
+    def held_count(self) -> int:
+        with self._transaction() as db:
+            return int(db.execute("SELECT count(*) FROM held WHERE status = 'held'").fetchone()[0])
+
+    def replies_since(self, since: float | None) -> tuple[ReplyRow, ...]:
+        with self._transaction() as db:
+            rows = db.execute(
+                "SELECT relayed_at, agent, policy, latency_seconds, business_seconds, first_reply,"
+                " sla_breached, follow_up FROM reply WHERE ? IS NULL OR relayed_at >= ?"
+                " ORDER BY relayed_at",
+                (since, since),
+            ).fetchall()
+        return tuple(
+            ReplyRow(
+                r[0],
+                r[1],
+                r[2],
+                r[3],
+                r[4],
+                bool(r[5]),
+                None if r[6] is None else bool(r[6]),
+                bool(r[7]),
+            )
+            for r in rows
+        )
+
+    def held_since(self, since: float | None) -> tuple[HeldRow, ...]:
+        with self._transaction() as db:
+            rows = db.execute(
+                "SELECT received_at, status, status_at, policy FROM held"
+                " WHERE ? IS NULL OR received_at >= ? ORDER BY received_at",
+                (since, since),
+            ).fetchall()
+        return tuple(HeldRow(r[0], r[1], r[2], r[3]) for r in rows)
 
     def probe(self) -> str:
         with self._lock:
