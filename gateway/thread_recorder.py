@@ -35,6 +35,9 @@ class ThreadRecorder:
         self.store = store
         self.policies = policies
         self.metrics = metrics
+        # Without any recorded customer message (no inbound leg anywhere on this store),
+        # the answer check's lookup would always come back empty: skip it.
+        self.customers_known = store.has_customer_messages()
 
     def _patterns(self, first: NamedPolicy | None = None) -> list[re.Pattern[str]]:
         """Ticket patterns: the message's own policy first, then every policy's in name order."""
@@ -48,17 +51,36 @@ class ThreadRecorder:
     ) -> ThreadKeys:
         return keys_of(view, queue_id, self._patterns(named))
 
-    def customer_text(self, view: MessageView, queue_id: str) -> str | None:
+    def lookup_keys(
+        self, view: MessageView, queue_id: str, policies: PolicySet, mail_from: str
+    ) -> ThreadKeys | None:
+        """Keys to look the customer's text up with, or None when no check would read it.
+
+        Cheap and on the loop: the store is asked only for replies (a parent or a
+        ticket) under a policy whose answer check runs, once customers were recorded.
+        """
+        if not self.customers_known or not policies.policies:
+            return None
+        candidates = [mail_from, *(a.address for a in view.from_addresses)]
+        named = policies.select([c for c in candidates if c and c != "<>"])
+        if named is None or named.policy.checks.answer.action == "off":
+            return None
+        keys = self.keys(view, queue_id, named)
+        return keys if keys.parents or keys.ticket else None
+
+    def customer_text(self, keys: ThreadKeys) -> str | None:
         """The thread's unanswered customer text, for the answer check; None if unknown."""
         try:
-            return self.store.customer_text(self.keys(view, queue_id))
+            return self.store.customer_text(keys)
         except StoreError as exc:
-            log.warning("thread_lookup_failed", error=str(exc))
-            return None
+            failure = str(exc)
+        log.warning("thread_lookup_failed", error=failure)
+        return None
 
     def customer_arrived(self, view: MessageView, queue_id: str, sender: str) -> None:
         keys = self.keys(view, queue_id)
         message = CustomerMessage(keys, datetime.now(UTC), sender, view.reply.new_text)
+        self.customers_known = True
         try:
             thread_id = self.store.record_customer(message)
         except StoreError as exc:
@@ -72,6 +94,22 @@ class ThreadRecorder:
             "customer_message", message_id=keys.message_id, thread_id=thread_id, ticket=keys.ticket
         )
 
+    def reply_keys(
+        self, view: MessageView, queue_id: str, named: NamedPolicy | None
+    ) -> ThreadKeys | None:
+        """The thread keys of a reply worth measuring; None for agent-started and auto mail.
+
+        Cheap (headers only), so the caller can skip the store round trip for mail
+        that is not a reply at all.
+        """
+        auto = str(view.headers.get("Auto-Submitted", "")).split(";")[0].strip().lower()
+        if auto not in {"", "no"}:
+            return None  # auto-replies neither answer nor stop the clock
+        keys = self.keys(view, queue_id, named)
+        if not keys.parents and keys.ticket is None:
+            return None  # agent-started mail: no thread to answer
+        return keys
+
     def reply_relayed(
         self,
         view: MessageView,
@@ -80,13 +118,13 @@ class ThreadRecorder:
         named: NamedPolicy | None,
         relayed_at: datetime | None = None,
     ) -> ReplyLatency | None:
-        """Measure a reply the relay accepted and log `reply_latency`; auto-replies are skipped."""
-        auto = str(view.headers.get("Auto-Submitted", "")).split(";")[0].strip().lower()
-        if auto not in {"", "no"}:
+        """Measure a reply the relay accepted and log `reply_latency`."""
+        keys = self.reply_keys(view, queue_id, named)
+        if keys is None:
             return None
         latency_policy = named.policy.latency if named else _NO_POLICY
         facts = ReplyFacts(
-            keys=self.keys(view, queue_id, named),
+            keys=keys,
             relayed_at=relayed_at or datetime.now(UTC),
             agent=agent,
             policy=named.name if named else None,
@@ -101,10 +139,7 @@ class ThreadRecorder:
             latency, failure = None, str(exc)
         if failure:
             log.error(
-                "thread_record_failed",
-                leg="outbound",
-                message_id=facts.keys.message_id,
-                error=failure,
+                "thread_record_failed", leg="outbound", message_id=keys.message_id, error=failure
             )
             return None
         if latency is not None:

@@ -34,7 +34,7 @@ _ABBREVIATION = re.compile(  # searched in the last 8 characters of a sentence
 _COMBINING = re.compile("[\u0300-\u036f]")
 
 
-@cache
+@lru_cache(maxsize=16384)  # bounded: a daemon sees endless distinct sentences
 def fold(text: str) -> str:
     """Lower case without accents; typographic apostrophes made plain."""
     return fold_text(text)

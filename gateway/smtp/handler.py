@@ -206,7 +206,11 @@ class RelayHandler:
         queue_id = envelope.queue_id or new_queue_id()
         customer_text = None
         if self.threads is not None and envelope.policies is not None:
-            customer_text = await asyncio.to_thread(self.threads.customer_text, view, queue_id)
+            keys = self.threads.lookup_keys(
+                view, queue_id, envelope.policies, envelope.mail_from or ""
+            )
+            if keys is not None:
+                customer_text = await asyncio.to_thread(self.threads.customer_text, keys)
         decision = await self._decide(
             view, envelope.mail_from or "", envelope.policies, customer_text
         )
@@ -281,7 +285,9 @@ class RelayHandler:
             self.background.spawn(
                 asyncio.to_thread(threads.customer_arrived, view, queue_id, sender)
             )
-        else:
+        elif threads.reply_keys(view, queue_id, decision.named) is not None:
+            # A reply: measured off the loop (store round trip). Agent-started and auto mail
+            # stops here, on the loop, at the price of a header parse.
             self.background.spawn(
                 asyncio.to_thread(threads.reply_relayed, view, queue_id, sender, decision.named)
             )

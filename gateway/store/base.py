@@ -127,6 +127,9 @@ class Store(Protocol):
     def record_reply(self, facts: ReplyFacts) -> ReplyLatency | None:
         """Measure and keep a relayed reply; None for agent-started mail or a repeat."""
 
+    def has_customer_messages(self) -> bool:
+        """Whether any inbound customer message was ever recorded in this store."""
+
     def held_count(self) -> int:
         """Messages waiting for review (the metrics gauge)."""
 

@@ -159,16 +159,31 @@ class SqliteStore:
                 db.execute(f"PRAGMA user_version = {number + 1}")
 
     @contextmanager
-    def _transaction(self) -> Iterator[sqlite3.Connection]:
+    def _transaction(
+        self, *, reading: bool = False, durable: bool = True
+    ) -> Iterator[sqlite3.Connection]:
+        """One transaction under the connection lock.
+
+        `reading`: a deferred transaction that takes no write lock. `durable=False`:
+        the commit is not fsynced (`synchronous=NORMAL`: it survives a crash of the
+        gateway, not a power cut), for thread and latency records, which are
+        statistics: a held message is always written with `durable=True`.
+        """
         with self._lock:
             try:
-                self._db.execute("BEGIN IMMEDIATE")
+                if not durable:
+                    self._db.execute("PRAGMA synchronous=NORMAL")
                 try:
-                    yield self._db
-                except BaseException:
-                    self._db.execute("ROLLBACK")
-                    raise
-                self._db.execute("COMMIT")
+                    self._db.execute("BEGIN" if reading else "BEGIN IMMEDIATE")
+                    try:
+                        yield self._db
+                    except BaseException:
+                        self._db.execute("ROLLBACK")
+                        raise
+                    self._db.execute("COMMIT")
+                finally:
+                    if not durable:
+                        self._db.execute("PRAGMA synchronous=FULL")
             except sqlite3.Error as exc:
                 raise _explain(self.path, exc) from exc
 
@@ -348,7 +363,7 @@ class SqliteStore:
         return thread_id
 
     def record_customer(self, message: CustomerMessage) -> str:
-        with self._transaction() as db:
+        with self._transaction(durable=False) as db:
             thread_id = self._join(db, message.keys)
             db.execute(
                 "INSERT OR IGNORE INTO customer_message (message_id, thread_id, received_at,"
@@ -365,7 +380,7 @@ class SqliteStore:
         return thread_id
 
     def customer_text(self, keys: ThreadKeys) -> str | None:
-        with self._transaction() as db:
+        with self._transaction(reading=True) as db:
             thread_id = self._thread_of(db, keys)
             if thread_id is None:
                 return None
@@ -377,10 +392,10 @@ class SqliteStore:
         return "\n\n".join(str(row[0]) for row in rows) if rows else None
 
     def record_reply(self, facts: ReplyFacts) -> ReplyLatency | None:
-        with self._transaction() as db:
+        with self._transaction(durable=False) as db:
             known = self._thread_of(db, facts.keys)
             if known is None and not facts.keys.parents:
-                return None  # agent-started (or forwarded) mail: not a reply to anyone
+                return None  # agent-started (or forwarded) mail, or an unknown ticket
             thread_id = self._join(db, facts.keys)
             if db.execute(
                 "SELECT 1 FROM reply WHERE message_id = ?", (facts.keys.message_id,)
@@ -435,12 +450,16 @@ class SqliteStore:
             )
         return latency
 
+    def has_customer_messages(self) -> bool:
+        with self._transaction(reading=True) as db:
+            return db.execute("SELECT 1 FROM customer_message LIMIT 1").fetchone() is not None
+
     def held_count(self) -> int:
-        with self._transaction() as db:
+        with self._transaction(reading=True) as db:
             return int(db.execute("SELECT count(*) FROM held WHERE status = 'held'").fetchone()[0])
 
     def replies_since(self, since: float | None) -> tuple[ReplyRow, ...]:
-        with self._transaction() as db:
+        with self._transaction(reading=True) as db:
             rows = db.execute(
                 "SELECT relayed_at, agent, policy, latency_seconds, business_seconds, first_reply,"
                 " sla_breached, follow_up FROM reply WHERE ? IS NULL OR relayed_at >= ?"
@@ -462,7 +481,7 @@ class SqliteStore:
         )
 
     def held_since(self, since: float | None) -> tuple[HeldRow, ...]:
-        with self._transaction() as db:
+        with self._transaction(reading=True) as db:
             rows = db.execute(
                 "SELECT received_at, status, status_at, policy FROM held"
                 " WHERE ? IS NULL OR received_at >= ? ORDER BY received_at",
