@@ -106,6 +106,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+REPLIES = False  # --replies: every message answers a customer message (In-Reply-To)
+
+
+def numbered(body: bytes, number: int) -> bytes:
+    """With --replies, a unique Message-ID and a parent, so the thread store does real work."""
+    if not REPLIES:
+        return body
+    return body.replace(
+        b"Message-ID: <bench-",
+        f"In-Reply-To: <customer-{number}@customer.test>\r\nMessage-ID: <r{number}-".encode(),
+        1,
+    )
+
+
 async def load(port: int, messages: int, concurrency: int, size: int) -> Result:
     bodies = [make_message(size, n) for n in range(16)]
     latencies: list[float] = []
@@ -116,7 +130,8 @@ async def load(port: int, messages: int, concurrency: int, size: int) -> Result:
         nonlocal failures
         for number in counter:
             try:
-                latencies.append(await send_one(port, bodies[number % len(bodies)]))
+                body = numbered(bodies[number % len(bodies)], number)
+                latencies.append(await send_one(port, body))
             except (OSError, RuntimeError, ConnectionError):
                 failures += 1
 
@@ -277,8 +292,15 @@ def parse_args() -> argparse.Namespace:
         default="none",
         help="rewrite noreply@ senders and DKIM-sign with this key type (overrides --policies)",
     )
+    parser.add_argument(
+        "--replies",
+        action="store_true",
+        help="messages carry In-Reply-To and unique Message-IDs (thread store on the path)",
+    )
     return parser.parse_args()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(parse_args()))
+    arguments = parse_args()
+    REPLIES = arguments.replies
+    asyncio.run(main(arguments))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, tzinfo
 
-from gateway.answer.text import fold
+from gateway.answer.text import fold_text
 
 _MONTHS = {
     # en
@@ -64,13 +64,6 @@ _NUMERIC = re.compile(
 _TIME = re.compile(
     r"\b(?P<hour>\d{1,2})[:h.](?P<minute>\d{2})(?::\d{2})?\s*(?P<ampm>[ap]\.?\s?m\.?)?(?!\d)"
 )
-_ATTRIBUTION = re.compile(
-    r"\b(?:wrote|schrieb|a ecrit|escribio|escreveu|schreef|geschreven|ha scritto)\b"
-)
-_OUTLOOK_DATE = re.compile(
-    r"^\s*\**(?:sent|date|gesendet|datum|envoye|enviado|enviada|fecha|verzonden|inviato|data)"
-    r"\s*:\**\s*(?P<rest>.+)$"
-)
 
 
 def _date_in(text: str) -> tuple[int, int, int] | None:
@@ -103,8 +96,7 @@ def _time_in(text: str) -> tuple[int, int] | None:
     return hour, minute
 
 
-def _parse(line: str, zone: tzinfo) -> datetime | None:
-    folded = fold(line)
+def _parse(folded: str, zone: tzinfo) -> datetime | None:
     day = _date_in(folded)
     clock = _time_in(_NUMERIC.sub(" ", folded))  # "23.11.2026" is a date, not 23:11
     if day is None or clock is None:
@@ -115,28 +107,70 @@ def _parse(line: str, zone: tzinfo) -> datetime | None:
         return None
 
 
+_WROTE = re.compile(
+    r"\b(?:wrote|schrieb|a ecrit|escribio|escreveu|schreef|geschreven|ha scritto)\b"
+)
+_SENT = re.compile(
+    r"^[ \t*]*(?:sent|date|gesendet|datum|envoye|enviado|enviada|fecha|verzonden|inviato|data)"
+    r"[ \t]*:\**[ \t]*",
+    re.MULTILINE,
+)
+_WROTE_WORDS = (
+    "wrote",
+    "schrieb",
+    "a ecrit",
+    "escribio",
+    "escreveu",
+    "schreef",
+    "geschreven",
+    "scritto",
+)
+_SENT_WORDS = (
+    "sent",
+    "date",
+    "gesendet",
+    "datum",
+    "envoye",
+    "enviad",
+    "fecha",
+    "verzonden",
+    "inviato",
+    "data",
+)
+_FROM = re.compile(r"^[ \t*]*(?:from|von|de|van|da)[ \t]*:", re.MULTILINE)
+
+
+def _line_at(text: str, start: int, end: int) -> str:
+    """The whole line (or lines) around text[start:end]."""
+    first = text.rfind("\n", 0, start) + 1
+    last = text.find("\n", end)
+    return text[first : len(text) if last < 0 else last]
+
+
 def quoted_time(text: str, reply_date: datetime | None = None) -> datetime | None:
-    """The time of the newest quoted message, from its attribution or Outlook header block."""
+    """The time of the newest quoted message, from its attribution or Outlook header block.
+
+    Two regular-expression passes over the folded text find the candidate lines, so
+    a long reply costs no per-line Python work.
+    """
     zone: tzinfo = reply_date.tzinfo if reply_date and reply_date.tzinfo else UTC
-    lines = text.splitlines()
-    for index, line in enumerate(lines):
-        folded = fold(line)
-        if _ATTRIBUTION.search(folded):
+    folded = fold_text(text.replace("\r\n", "\n"))
+    candidates: list[tuple[int, str]] = []
+    wrote = any(word in folded for word in _WROTE_WORDS)  # substring tests: C speed
+    sent = ":" in folded and any(word in folded for word in _SENT_WORDS)
+    for match in _WROTE.finditer(folded) if wrote else ():
+        line = _line_at(folded, match.start(), match.end())
+        if not _TIME.search(_NUMERIC.sub(" ", line)):
             # Gmail wraps long attributions: the date may sit on the line before.
-            candidate = f"{lines[index - 1]} {line}" if index and not _TIME.search(folded) else line
-            found = _parse(candidate, zone)
-            if found:
-                return found
-        outlook = _OUTLOOK_DATE.match(folded)
-        if (
-            outlook
-            and index
-            and any(
-                re.match(r"^\s*\**(?:from|von|de|van|da)\s*:", fold(previous))
-                for previous in lines[max(0, index - 3) : index]
-            )
-        ):
-            found = _parse(outlook["rest"], zone)
-            if found:
-                return found
+            first = folded.rfind("\n", 0, match.start())
+            line = _line_at(folded, max(0, first - 1), match.end()).replace("\n", " ")
+        candidates.append((match.start(), line))
+    for match in _SENT.finditer(folded) if sent else ():
+        before = folded[max(0, match.start() - 400) : match.start()]
+        if _FROM.search(before):  # Outlook's block: From: a few lines above Sent:
+            candidates.append((match.start(), _line_at(folded, match.end(), match.end())))
+    for _, line in sorted(candidates):
+        found = _parse(line, zone)
+        if found:
+            return found
     return None

@@ -201,6 +201,17 @@ class MessageView:
         flat = " ".join(text.lower().replace("\u2019", "'").split())
         return any(phrase in flat for phrase in phrases)
 
+    @property
+    def cheap_text(self) -> str:
+        """The text when it costs nothing extra: parsed already, or a plain 8-bit body as is.
+
+        Used where an approximation of the text is enough (the quote attribution's date)
+        and most messages are plain: MIME parsing happens only for encoded or HTML mail.
+        """
+        if self.text_is_parsed or _ENCODED_OR_HTML.search(self.raw):
+            return self.text
+        return self.raw.partition(b"\r\n\r\n")[2].decode("utf-8", "replace")
+
     @cached_property
     def _mail(self) -> mailparser.MailParser | None:
         try:

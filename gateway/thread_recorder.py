@@ -130,7 +130,7 @@ class ThreadRecorder:
             policy=named.name if named else None,
             sla_seconds=latency_policy.sla,
             business=latency_policy.business,
-            quoted_at=quoted_time(view.text, view.sent_at),
+            quoted_at=quoted_time(view.cheap_text, view.sent_at),
         )
         failure = ""
         try:
