@@ -193,6 +193,7 @@ class Gateway:
             await listener.state.background.wait()  # relay aborts under way
             await listener.handler.background.wait()  # hold notices under way
             await listener.relay.close()
+        await self.threads.close()  # thread records queued by the sessions above
         if self.metrics is not None:
             self.metrics.close()
         self.store.close()

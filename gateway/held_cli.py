@@ -203,7 +203,7 @@ def _record_release(backend: Store, policy_set: PolicySet, message: HeldMessage)
     configure_logging("json", stream=sys.stderr)
     view = MessageView(message.content)
     named = evaluate(view, message.mail_from, policy_set).named
-    ThreadRecorder(backend, lambda: policy_set).reply_relayed(
+    ThreadRecorder(backend, lambda: policy_set).reply_released(
         view, message.id, message.mail_from, named
     )
 

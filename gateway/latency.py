@@ -36,6 +36,9 @@ from gateway.business_hours import BusinessHours
 from gateway.threads import ThreadKeys
 
 Source = Literal["inbound", "quoted"]
+# What recording a batch returns, item by item: a customer message's thread id, a
+# reply's latency, or None (not a reply, or a repeat).
+RecordResults = list["str | ReplyLatency | None"]
 
 
 @dataclass(frozen=True, slots=True)

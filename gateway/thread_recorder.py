@@ -3,18 +3,26 @@
 Recording never decides delivery: it runs after the relay accepted the message,
 and a store failure here is logged (`thread_record_failed`) while the helpdesk
 still gets the relay's 250. A lost latency figure is better than a lost mail.
+
+The SMTP handler only queues what it saw (cheap: header fields, the time);
+one writer task commits the queue in batches in a worker thread and then logs
+`customer_message` / `reply_latency`, so a busy gateway pays one store
+transaction and one thread hop per batch instead of per message. Shutdown
+drains the queue.
 """
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import structlog
 
 from gateway.attribution import quoted_time
-from gateway.latency import ReplyFacts, ReplyLatency
+from gateway.latency import RecordResults, ReplyFacts, ReplyLatency
 from gateway.message import MessageView
 from gateway.metrics import Metrics
 from gateway.policy.loader import NamedPolicy, PolicySet
@@ -24,6 +32,7 @@ from gateway.threads import CustomerMessage, ThreadKeys, keys_of
 
 log = structlog.get_logger()
 _NO_POLICY = LatencySection()
+_BATCH = 200  # records per store transaction at most
 
 
 class ThreadRecorder:
@@ -38,6 +47,8 @@ class ThreadRecorder:
         # Without any recorded customer message (no inbound leg anywhere on this store),
         # the answer check's lookup would always come back empty: skip it.
         self.customers_known = store.has_customer_messages()
+        self._queue: asyncio.Queue[CustomerMessage | tuple[ReplyFacts, str]] | None = None
+        self._writer: asyncio.Task[None] | None = None
 
     def _patterns(self, first: NamedPolicy | None = None) -> list[re.Pattern[str]]:
         """Ticket patterns: the message's own policy first, then every policy's in name order."""
@@ -77,23 +88,6 @@ class ThreadRecorder:
         log.warning("thread_lookup_failed", error=failure)
         return None
 
-    def customer_arrived(self, view: MessageView, queue_id: str, sender: str) -> None:
-        keys = self.keys(view, queue_id)
-        message = CustomerMessage(keys, datetime.now(UTC), sender, view.reply.new_text)
-        self.customers_known = True
-        try:
-            thread_id = self.store.record_customer(message)
-        except StoreError as exc:
-            thread_id, failure = None, str(exc)  # logged below: one line, no traceback
-        if thread_id is None:
-            log.error(
-                "thread_record_failed", leg="inbound", message_id=keys.message_id, error=failure
-            )
-            return
-        log.info(
-            "customer_message", message_id=keys.message_id, thread_id=thread_id, ticket=keys.ticket
-        )
-
     def reply_keys(
         self, view: MessageView, queue_id: str, named: NamedPolicy | None
     ) -> ThreadKeys | None:
@@ -110,40 +104,118 @@ class ThreadRecorder:
             return None  # agent-started mail: no thread to answer
         return keys
 
-    def reply_relayed(
+    def customer_arrived(self, view: MessageView, queue_id: str, sender: str) -> None:
+        """Queue a customer message the helpdesk's intake accepted (inbound leg)."""
+        self.customers_known = True
+        keys = self.keys(view, queue_id)
+        self._put(CustomerMessage(keys, datetime.now(UTC), sender, view.reply.new_text))
+
+    def reply_facts(
         self,
         view: MessageView,
         queue_id: str,
-        agent: str,
         named: NamedPolicy | None,
         relayed_at: datetime | None = None,
-    ) -> ReplyLatency | None:
-        """Measure a reply the relay accepted and log `reply_latency`."""
+    ) -> ReplyFacts | None:
+        """What a relayed reply contributes to its thread; None when it is not a reply."""
         keys = self.reply_keys(view, queue_id, named)
         if keys is None:
             return None
         latency_policy = named.policy.latency if named else _NO_POLICY
-        facts = ReplyFacts(
+        return ReplyFacts(
             keys=keys,
             relayed_at=relayed_at or datetime.now(UTC),
-            agent=agent,
+            agent="",
             policy=named.name if named else None,
             sla_seconds=latency_policy.sla,
             business=latency_policy.business,
             quoted_at=quoted_time(view.cheap_text, view.sent_at),
         )
-        failure = ""
-        try:
-            latency = self.store.record_reply(facts)
-        except StoreError as exc:
-            latency, failure = None, str(exc)
-        if failure:
-            log.error(
-                "thread_record_failed", leg="outbound", message_id=keys.message_id, error=failure
-            )
+
+    def reply_relayed(
+        self, view: MessageView, queue_id: str, agent: str, named: NamedPolicy | None
+    ) -> None:
+        """Queue a reply the relay accepted (outbound leg)."""
+        facts = self.reply_facts(view, queue_id, named)
+        if facts is not None:
+            self._put((facts, agent))
+
+    def reply_released(
+        self, view: MessageView, queue_id: str, agent: str, named: NamedPolicy | None
+    ) -> ReplyLatency | None:
+        """A held reply delivered by `gateway held release`: recorded at once (no writer)."""
+        facts = self.reply_facts(view, queue_id, named)
+        if facts is None:
             return None
-        if latency is not None:
-            log.info("reply_latency", agent=agent, policy=facts.policy, **latency.as_event())
-            if self.metrics is not None:
-                self.metrics.reply(latency)
-        return latency
+        (latency,) = self._write([(facts, agent)])
+        return latency if isinstance(latency, ReplyLatency) else None
+
+    # --- the writer ----------------------------------------------------------
+
+    def _put(self, item: CustomerMessage | tuple[ReplyFacts, str]) -> None:
+        if self._queue is None:
+            self._queue = asyncio.Queue()
+            self._writer = asyncio.get_running_loop().create_task(self._drain_forever())
+        self._queue.put_nowait(item)
+
+    async def _drain_forever(self) -> None:
+        queue = self._queue
+        assert queue is not None  # noqa: S101 - created together with this task
+        while True:
+            batch = [await queue.get()]
+            while not queue.empty() and len(batch) < _BATCH:
+                batch.append(queue.get_nowait())
+            try:
+                await asyncio.to_thread(self._write, batch)
+            finally:
+                for _ in batch:
+                    queue.task_done()
+
+    async def flush(self) -> None:
+        """Wait until everything queued is written (shutdown, tests)."""
+        if self._queue is not None:
+            await self._queue.join()
+
+    async def close(self) -> None:
+        await self.flush()
+        if self._writer is not None:
+            self._writer.cancel()
+            await asyncio.gather(self._writer, return_exceptions=True)
+            self._writer = None
+
+    def _write(self, batch: Sequence[CustomerMessage | tuple[ReplyFacts, str]]) -> RecordResults:
+        items = [
+            item if isinstance(item, CustomerMessage) else replace(item[0], agent=item[1])
+            for item in batch
+        ]
+        try:
+            results = self.store.record(items)
+        except StoreError as exc:
+            failure = str(exc)
+        else:
+            self._report(items, results)
+            return results
+        for item in items:
+            leg = "inbound" if isinstance(item, CustomerMessage) else "outbound"
+            log.error(
+                "thread_record_failed", leg=leg, message_id=item.keys.message_id, error=failure
+            )
+        return [None] * len(items)
+
+    def _report(
+        self,
+        items: Sequence[CustomerMessage | ReplyFacts],
+        results: Sequence[str | ReplyLatency | None],
+    ) -> None:
+        for item, result in zip(items, results, strict=True):
+            if isinstance(item, CustomerMessage):
+                log.info(
+                    "customer_message",
+                    message_id=item.keys.message_id,
+                    thread_id=result,
+                    ticket=item.keys.ticket,
+                )
+            elif isinstance(result, ReplyLatency):
+                log.info("reply_latency", agent=item.agent, policy=item.policy, **result.as_event())
+                if self.metrics is not None:
+                    self.metrics.reply(result)

@@ -316,15 +316,13 @@ def test_a_held_reply_counts_from_its_release(tmp_path: Path) -> None:
     """The customer waited while the reply was held: latency runs to the release time."""
     store = open_store(f"sqlite:///{tmp_path / 'g.db'}")
     asked = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
-    store.record_customer(
-        CustomerMessage(ThreadKeys("<c@x>", (), None), asked, "maria@x", "Where?")
-    )
+    store.record([CustomerMessage(ThreadKeys("<c@x>", (), None), asked, "maria@x", "Where?")])
     released = asked + timedelta(hours=30)
     facts = ReplyFacts(
         ThreadKeys("<r@a>", ("<c@x>",), None), released, "ana", None, 86400, None, None
     )
-    latency = store.record_reply(facts)
+    latency = store.record([facts])[0]
     assert latency is not None
     assert (latency.latency_seconds, latency.sla_breached) == (30 * 3600, True)
-    assert store.record_reply(facts) is None  # the same reply again is not measured twice
+    assert store.record([facts])[0] is None  # the same reply again is not measured twice
     store.close()

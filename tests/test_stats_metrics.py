@@ -26,13 +26,13 @@ def build_trace(path: Path) -> str:
 
     def customer(mid: str, at: datetime, parent: str = "") -> None:
         keys = ThreadKeys(mid, (parent,) if parent else (), None)
-        store.record_customer(CustomerMessage(keys, at, "maria@customer.test", "Where?"))
+        store.record([CustomerMessage(keys, at, "maria@customer.test", "Where?")])
 
     def reply(mid: str, parents: tuple[str, ...], at: datetime, agent: str) -> None:
         facts = ReplyFacts(
             ThreadKeys(mid, parents, None), at, agent, "50-acme.toml", HOUR, None, None
         )
-        assert store.record_reply(facts) is not None
+        assert store.record([facts])[0] is not None
 
     base = NOW - timedelta(hours=10)
     # first replies: 30 s, 60 s, 120 s, 600 s, 7200 s (the last breaches the 1 h SLA)

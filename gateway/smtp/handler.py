@@ -277,20 +277,14 @@ class RelayHandler:
         )
 
     def _record(self, view: MessageView, queue_id: str, sender: str, decision: Decision) -> None:
-        """After the relay's 250, off the reply path: thread records never delay or lose mail."""
+        """After the relay's 250: queue the thread record (written in batches, off the loop)."""
         threads = self.threads
         if threads is None:
             return
         if self.leg == "inbound":
-            self.background.spawn(
-                asyncio.to_thread(threads.customer_arrived, view, queue_id, sender)
-            )
-        elif threads.reply_keys(view, queue_id, decision.named) is not None:
-            # A reply: measured off the loop (store round trip). Agent-started and auto mail
-            # stops here, on the loop, at the price of a header parse.
-            self.background.spawn(
-                asyncio.to_thread(threads.reply_relayed, view, queue_id, sender, decision.named)
-            )
+            threads.customer_arrived(view, queue_id, sender)
+        else:
+            threads.reply_relayed(view, queue_id, sender, decision.named)
 
     @staticmethod
     async def _decide(

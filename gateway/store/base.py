@@ -6,11 +6,12 @@ Status changes are conditional updates, so "released at most once" and
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
 
-from gateway.latency import ReplyFacts, ReplyLatency
+from gateway.latency import RecordResults, ReplyFacts
 from gateway.threads import CustomerMessage, ThreadKeys
 
 
@@ -118,14 +119,12 @@ class Store(Protocol):
     def purge(self, older_than: float) -> int:
         """Delete released/rejected messages older than `older_than` seconds; held stay."""
 
-    def record_customer(self, message: CustomerMessage) -> str:
-        """Join the customer's message to its thread (returned) and keep it; idempotent."""
-
     def customer_text(self, keys: ThreadKeys) -> str | None:
         """What the customer wrote in the thread and nobody answered yet, oldest first."""
 
-    def record_reply(self, facts: ReplyFacts) -> ReplyLatency | None:
-        """Measure and keep a relayed reply; None for agent-started mail or a repeat."""
+    def record(self, items: Sequence[CustomerMessage | ReplyFacts]) -> RecordResults:
+        """Record, in order and in one transaction: a customer message yields its thread id;
+        a reply its latency, or None for agent-started mail or a repeat."""
 
     def has_customer_messages(self) -> bool:
         """Whether any inbound customer message was ever recorded in this store."""

@@ -13,13 +13,13 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gateway.latency import Pending, ReplyFacts, ReplyLatency, measure
+from gateway.latency import Pending, RecordResults, ReplyFacts, ReplyLatency, measure
 from gateway.store.base import (
     AuditEntry,
     Conflict,
@@ -362,21 +362,20 @@ class SqliteStore:
         )
         return thread_id
 
-    def record_customer(self, message: CustomerMessage) -> str:
-        with self._transaction(durable=False) as db:
-            thread_id = self._join(db, message.keys)
-            db.execute(
-                "INSERT OR IGNORE INTO customer_message (message_id, thread_id, received_at,"
-                " sender, ticket, text) VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    message.keys.message_id,
-                    thread_id,
-                    message.received_at.timestamp(),
-                    message.sender,
-                    message.keys.ticket,
-                    message.text,
-                ),
-            )
+    def _customer(self, db: sqlite3.Connection, message: CustomerMessage) -> str:
+        thread_id = self._join(db, message.keys)
+        db.execute(
+            "INSERT OR IGNORE INTO customer_message (message_id, thread_id, received_at,"
+            " sender, ticket, text) VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                message.keys.message_id,
+                thread_id,
+                message.received_at.timestamp(),
+                message.sender,
+                message.keys.ticket,
+                message.text,
+            ),
+        )
         return thread_id
 
     def customer_text(self, keys: ThreadKeys) -> str | None:
@@ -391,64 +390,78 @@ class SqliteStore:
             ).fetchall()
         return "\n\n".join(str(row[0]) for row in rows) if rows else None
 
-    def record_reply(self, facts: ReplyFacts) -> ReplyLatency | None:
-        with self._transaction(durable=False) as db:
-            known = self._thread_of(db, facts.keys)
-            if known is None and not facts.keys.parents:
-                return None  # agent-started (or forwarded) mail, or an unknown ticket
-            thread_id = self._join(db, facts.keys)
-            if db.execute(
-                "SELECT 1 FROM reply WHERE message_id = ?", (facts.keys.message_id,)
-            ).fetchone():
-                return None  # the same reply relayed again (a retry): measured once
-            customers = db.execute(
-                "SELECT message_id, received_at FROM customer_message WHERE thread_id = ?"
-                " AND received_at <= ? ORDER BY received_at",
-                (thread_id, facts.relayed_at.timestamp()),
-            ).fetchall()
-            pending = db.execute(
-                "SELECT message_id, received_at FROM customer_message WHERE thread_id = ?"
-                " AND answered_at IS NULL AND received_at <= ? ORDER BY received_at LIMIT 1",
-                (thread_id, facts.relayed_at.timestamp()),
-            ).fetchone()
-            earlier = db.execute(
-                "SELECT count(*) FROM reply WHERE thread_id = ? AND follow_up = 0", (thread_id,)
-            ).fetchone()[0]
-            latency = measure(
-                facts,
+    def _reply(self, db: sqlite3.Connection, facts: ReplyFacts) -> ReplyLatency | None:
+        known = self._thread_of(db, facts.keys)
+        if known is None and not facts.keys.parents:
+            return None  # agent-started (or forwarded) mail, or an unknown ticket
+        thread_id = self._join(db, facts.keys)
+        if db.execute(
+            "SELECT 1 FROM reply WHERE message_id = ?", (facts.keys.message_id,)
+        ).fetchone():
+            return None  # the same reply relayed again (a retry): measured once
+        customers = db.execute(
+            "SELECT message_id, received_at FROM customer_message WHERE thread_id = ?"
+            " AND received_at <= ? ORDER BY received_at",
+            (thread_id, facts.relayed_at.timestamp()),
+        ).fetchall()
+        pending = db.execute(
+            "SELECT message_id, received_at FROM customer_message WHERE thread_id = ?"
+            " AND answered_at IS NULL AND received_at <= ? ORDER BY received_at LIMIT 1",
+            (thread_id, facts.relayed_at.timestamp()),
+        ).fetchone()
+        earlier = db.execute(
+            "SELECT count(*) FROM reply WHERE thread_id = ? AND follow_up = 0", (thread_id,)
+        ).fetchone()[0]
+        latency = measure(
+            facts,
+            thread_id,
+            Pending(pending[0], datetime.fromtimestamp(pending[1], UTC)) if pending else None,
+            bool(customers),
+            int(earlier),
+        )
+        db.execute(
+            "INSERT INTO reply (message_id, thread_id, relayed_at, agent, policy, ticket,"
+            " customer_message_id, latency_seconds, business_seconds, first_reply, source,"
+            " sla_seconds, sla_breached, follow_up) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
+            " ?, ?, ?)",
+            (
+                latency.message_id,
                 thread_id,
-                Pending(pending[0], datetime.fromtimestamp(pending[1], UTC)) if pending else None,
-                bool(customers),
-                int(earlier),
-            )
-            db.execute(
-                "INSERT INTO reply (message_id, thread_id, relayed_at, agent, policy, ticket,"
-                " customer_message_id, latency_seconds, business_seconds, first_reply, source,"
-                " sla_seconds, sla_breached, follow_up) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?,"
-                " ?, ?, ?)",
-                (
-                    latency.message_id,
-                    thread_id,
-                    facts.relayed_at.timestamp(),
-                    facts.agent,
-                    facts.policy,
-                    facts.keys.ticket,
-                    latency.customer_message_id,
-                    latency.latency_seconds,
-                    latency.business_seconds,
-                    int(latency.first_reply),
-                    latency.source,
-                    latency.sla_seconds,
-                    None if latency.sla_breached is None else int(latency.sla_breached),
-                    int(latency.follow_up),
-                ),
-            )
-            db.execute(
-                "UPDATE customer_message SET answered_at = ? WHERE thread_id = ?"
-                " AND answered_at IS NULL AND received_at <= ?",
-                (facts.relayed_at.timestamp(), thread_id, facts.relayed_at.timestamp()),
-            )
+                facts.relayed_at.timestamp(),
+                facts.agent,
+                facts.policy,
+                facts.keys.ticket,
+                latency.customer_message_id,
+                latency.latency_seconds,
+                latency.business_seconds,
+                int(latency.first_reply),
+                latency.source,
+                latency.sla_seconds,
+                None if latency.sla_breached is None else int(latency.sla_breached),
+                int(latency.follow_up),
+            ),
+        )
+        db.execute(
+            "UPDATE customer_message SET answered_at = ? WHERE thread_id = ?"
+            " AND answered_at IS NULL AND received_at <= ?",
+            (facts.relayed_at.timestamp(), thread_id, facts.relayed_at.timestamp()),
+        )
         return latency
+
+    def record(self, items: Sequence[CustomerMessage | ReplyFacts]) -> RecordResults:
+        """Record customer messages and replies in arrival order, in one transaction.
+
+        One commit for a batch: the mail flow queues records and writes them together,
+        so a busy gateway pays one transaction per batch, not one per message.
+        """
+        results: RecordResults = []
+        with self._transaction(durable=False) as db:
+            for item in items:
+                if isinstance(item, CustomerMessage):
+                    results.append(self._customer(db, item))
+                else:
+                    results.append(self._reply(db, item))
+        return results
 
     def has_customer_messages(self) -> bool:
         with self._transaction(reading=True) as db:
