@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -326,3 +327,51 @@ def test_a_held_reply_counts_from_its_release(tmp_path: Path) -> None:
     assert (latency.latency_seconds, latency.sla_breached) == (30 * 3600, True)
     assert store.record([facts])[0] is None  # the same reply again is not measured twice
     store.close()
+
+
+async def test_store_failure_while_recording_never_costs_the_message(
+    tmp_path: Path, sink: Sink, intake: Sink, gateways: list[Gateway]
+) -> None:
+    """Store locked when the reply is recorded: 250 and delivered; thread_record_failed."""
+    gateway = await start_gateway(
+        relay=sink.url,
+        inbound_listen="127.0.0.1:0",
+        inbound_relay=intake.url,
+        store=f"sqlite:///{tmp_path / 'g.db'}?timeout=0.2",
+        policies=str(policies(tmp_path)),
+    )
+    gateways.append(gateway)
+    locker = sqlite3.connect(tmp_path / "g.db", isolation_level=None)
+    with capture_logs() as logs:
+        locker.execute("BEGIN EXCLUSIVE")
+        try:
+            answer = await agent_sends(gateway, agent_reply("<r1@acme.test>", "<c1@x.test>"))
+            (failure,) = await event(logs, "thread_record_failed")
+        finally:
+            locker.execute("ROLLBACK")
+            locker.close()
+    assert "relayed" in answer
+    assert len(sink.messages) == 1
+    assert failure["message_id"] == "<r1@acme.test>"
+    assert "locked" in failure["error"]
+
+
+async def test_shutdown_writes_what_was_queued(
+    tmp_path: Path, sink: Sink, intake: Sink, gateways: list[Gateway]
+) -> None:
+    """Records still queued when the drain starts are in the store afterwards.
+
+    Another connection holds the store's write lock while the replies go through, so
+    every record is still waiting when the drain begins; the lock goes away 0.3 s later.
+    """
+    gateway = await both_legs(tmp_path, sink, intake, gateways)
+    locker = sqlite3.connect(tmp_path / "g.db", isolation_level=None)
+    locker.execute("BEGIN EXCLUSIVE")
+    replies = [agent_reply(f"<r{n}@acme.test>", f"<c{n}@customer.test>") for n in range(40)]
+    await asyncio.gather(*(agent_sends(gateway, reply) for reply in replies))
+    gateways.remove(gateway)
+    asyncio.get_running_loop().call_later(0.3, locker.execute, "ROLLBACK")
+    await gateway.drain_and_close()
+    locker.close()
+    with sqlite3.connect(tmp_path / "g.db") as db:
+        assert db.execute("SELECT count(*) FROM reply").fetchone() == (40,)
