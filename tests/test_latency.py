@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from gateway.latency import Pending, ReplyFacts, measure
 from gateway.policy.loader import PolicyError, load_policies
 from gateway.store import open_store
 from gateway.threads import CustomerMessage, ThreadKeys
+from tests.process import run_cli
 from tests.support import Sink, port_of, send_message, start_gateway, start_sink
 
 # --- the customer's time from a quote attribution -----------------------------
@@ -120,11 +122,13 @@ async def intake() -> AsyncIterator[Sink]:
     started.server.close()
 
 
-def policies(tmp_path: Path, latency: str = "", answer: str = 'action = "off"') -> Path:
+def policies(
+    tmp_path: Path, latency: str = "", answer: str = 'action = "off"', greeting: str = "off"
+) -> Path:
     directory = tmp_path / "policies"
     directory.mkdir(exist_ok=True)
     (directory / "50-acme.toml").write_text(
-        '[match]\nsenders = ["*@acme.test"]\n[checks.greeting]\naction = "off"\n'
+        f'[match]\nsenders = ["*@acme.test"]\n[checks.greeting]\naction = "{greeting}"\n'
         f'[checks.answer]\n{answer}\n[latency]\nsla = "1h"\n{latency}'
     )
     return directory
@@ -375,3 +379,38 @@ async def test_shutdown_writes_what_was_queued(
     locker.close()
     with sqlite3.connect(tmp_path / "g.db") as db:
         assert db.execute("SELECT count(*) FROM reply").fetchone() == (40,)
+
+
+async def test_released_reply_counts_until_its_release_via_the_cli(
+    tmp_path: Path, sink: Sink, intake: Sink, gateways: list[Gateway]
+) -> None:
+    """Held for a missing greeting, released 1 s later by `gateway held release`: the
+    latency runs to the release, and reply_latency is logged (JSON on stderr)."""
+    gateway = await both_legs(tmp_path, sink, intake, gateways, greeting="hold")
+    with capture_logs() as logs:
+        await customer_writes(gateway, customer_mail("<c1@customer.test>"))
+        await event(logs, "customer_message")
+    ungreeted = "Your parcel left our warehouse today with DHL.\r\n"
+    answer = await agent_sends(
+        gateway, agent_reply("<r1@acme.test>", "<c1@customer.test>", body=ungreeted)
+    )
+    assert "held for review" in answer
+    await asyncio.sleep(1.0)
+    status, out, err = await run_cli(
+        "held",
+        "release",
+        answer.rsplit(" ", 1)[1],
+        "--store",
+        f"sqlite:///{tmp_path / 'g.db'}",
+        "--relay",
+        sink.url,
+        "--policies",
+        str(tmp_path / "policies"),
+    )
+    assert status == 0, err
+    assert out.startswith("released ")
+    logged = [json.loads(line) for line in err.splitlines() if line.startswith("{")]
+    (latency,) = [e for e in logged if e["event"] == "reply_latency"]
+    assert latency["customer_message_id"] == "<c1@customer.test>"
+    assert latency["latency_seconds"] >= 1.0
+    assert latency["first_reply"] is True
