@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from pathlib import Path
 
@@ -151,3 +152,28 @@ async def test_routing_tricks_are_not_interpreted(
     assert (await client.reply()).startswith("250")
     await client.close()
     assert [m.rcpt_tos for m in sink.messages] == [[relayed_as]]
+
+
+async def test_commands_pipelined_with_starttls_are_not_run_after_tls(
+    auth_gateway: Gateway, sink: Sink, ca: trustme.CA
+) -> None:
+    """STARTTLS injection (CVE-2024-34083 class): plaintext commands sent in the same packet
+    as STARTTLS are discarded; after the handshake only what came encrypted counts."""
+    client = await RawClient.connect(port_of(auth_gateway))
+    await client.reply()
+    await client.command("EHLO helpdesk.test")
+    injected = (
+        b"STARTTLS\r\nMAIL FROM:<ceo@acme.test>\r\nRCPT TO:<victim@customer.test>\r\n"
+        b"DATA\r\nSubject: injected\r\n\r\nwire money\r\n.\r\n"
+    )
+    await client.send(injected)
+    assert (await client.reply()).startswith("220")
+    context = ssl.create_default_context()
+    ca.configure_trust(context)
+    await client.writer.start_tls(context, server_hostname="127.0.0.1")
+    ehlo = await client.command("EHLO helpdesk.test")
+    assert ehlo.startswith("250-"), ehlo  # the answer to our EHLO, not to an injected command
+    assert (await client.command("MAIL FROM:<agent@acme.test>")).startswith("250")
+    assert (await client.command("QUIT")).startswith("221")
+    await asyncio.sleep(0.2)
+    assert sink.messages == []

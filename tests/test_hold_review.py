@@ -230,6 +230,37 @@ async def test_store_failure_is_451_and_nothing_is_lost(
     assert await held_message(port_of(gateway))  # and it works again afterwards
 
 
+@pytest.mark.parametrize(
+    ("pragma", "condition"),
+    [
+        ("PRAGMA max_page_count = 1", "full"),  # SQLITE_FULL (clamped to the pages in use)
+        ("PRAGMA query_only = ON", "read-only"),  # SQLITE_READONLY: remounted read-only
+    ],
+)
+async def test_full_or_read_only_store_is_451_never_250(
+    sink: Sink,
+    gateways: list[Gateway],
+    review_setup: tuple[Path, str, bytes],
+    pragma: str,
+    condition: str,
+) -> None:
+    """A full or read-only store: the held message is refused with 451, nothing relayed;
+    once the store can write again, holds work (the helpdesk's retry succeeds)."""
+    gateway = await review_gateway(sink, gateways, review_setup)
+    connection = gateway.store._db  # type: ignore[attr-defined]
+    connection.execute(pragma)
+    big = MESSAGE + b"padding that needs new database pages\r\n" * 2000
+    try:
+        with pytest.raises(Exception, match="451") as refused:
+            await send_message(port_of(gateway), big, sender="noreply@acme.example")
+        assert "could not be stored" in str(refused.value), condition
+    finally:
+        connection.execute("PRAGMA query_only = OFF")
+        connection.execute("PRAGMA max_page_count = 1073741823")
+    assert sink.messages == []
+    assert await held_message(port_of(gateway))
+
+
 async def test_unusable_store_path_stops_the_start(tmp_path: Path) -> None:
     """A store that cannot be opened: one sentence, exit 1, no traceback."""
     (tmp_path / "policies").mkdir()
