@@ -125,6 +125,8 @@ class Gateway:
             name=leg,
             client_allowed=settings.allows,
             auth_available=self._authenticator is not None and self._tls_context is not None,
+            max_connections=settings.max_connections,
+            stress_timeout=settings.stress_idle_timeout,
         )
         holder = self.policies
         handler = RelayHandler(

@@ -107,6 +107,11 @@ class Settings(_Strict):
     max_message_size: int = Field(default=25 * MIB, gt=0)
     max_recipients: int = Field(default=100, gt=0)
     idle_timeout: float = Field(default=300.0, gt=0)
+    # Connections per listener; more get "421 4.7.0" at once. From 80 % of it on, idle
+    # sessions are cut after stress_idle_timeout instead (Postfix's stress mode), so
+    # connections held open by idle clients cannot lock the helpdesk out.
+    max_connections: int = Field(default=1000, gt=0)
+    stress_idle_timeout: float = Field(default=10.0, gt=0)
     shutdown_grace: float = Field(default=60.0, ge=0)
     hostname: str | None = None
     tls: TlsSettings | None = None

@@ -72,6 +72,7 @@ INTERNAL_ERROR = Reply(
     451, "4.3.0 Internal gateway error; the message was not accepted, try again later"
 )
 SHUTTING_DOWN = Reply(421, "4.3.2 Gateway is shutting down; try again later")
+TOO_MANY_CONNECTIONS = Reply(421, "4.7.0 Too many connections to this gateway; try again later")
 RELAY_DENIED = Reply(554, "5.7.1 Relay access denied: this client is not allowed to send here")
 AUTH_FIRST = Reply(
     554, "5.7.1 Relay access denied: authenticate (AUTH after STARTTLS) before sending"

@@ -23,6 +23,7 @@ from gateway.smtp.replies import (
     BARE_LF_IN_COMMAND,
     RELAY_DENIED,
     SHUTTING_DOWN,
+    TOO_MANY_CONNECTIONS,
 )
 from gateway.tasks import BackgroundTasks
 
@@ -50,6 +51,8 @@ class ListenerState:
     client_allowed: Callable[[str], bool]
     auth_available: bool
     draining: bool = False
+    max_connections: int = 1000
+    stress_timeout: float = 10.0
     sessions: set[GatewaySMTP] = field(default_factory=set)
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
 
@@ -83,6 +86,7 @@ class GatewaySMTP(SMTP):
         # Plain attributes, not properties: aiosmtpd's __init__ runs inspect.getmembers()
         # on every new connection, which would evaluate each property once more.
         self.peer_allowed = False
+        self.over_limit = False
         super().__init__(handler, **kwargs)
         self.state = state
         self._replies = _translations(kwargs.get("data_size_limit") or 0)
@@ -139,7 +143,24 @@ class GatewaySMTP(SMTP):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
+        self.over_limit = len(self.state.sessions) >= self.state.max_connections
+        if self.over_limit:
+            return  # answered 421 by _handle_client, never counted
         self.state.sessions.add(self)
+        if len(self.state.sessions) * 5 >= self.state.max_connections * 4:
+            self._under_stress()
+
+    def _under_stress(self) -> None:
+        """80 % of the connection limit in use: idle sessions get the short stress timeout.
+
+        aiosmtpd keeps the idle timeout in `_timeout_duration` and re-arms it on every
+        line; shortening it here (and re-arming idle sessions now) is its whole API.
+        """
+        for session in self.state.sessions:
+            if session._timeout_duration > self.state.stress_timeout:
+                session._timeout_duration = self.state.stress_timeout
+                if not session.in_transaction():
+                    session._reset_timeout()
 
     def connection_lost(self, error: Exception | None) -> None:
         self.state.sessions.discard(self)
@@ -154,6 +175,10 @@ class GatewaySMTP(SMTP):
 
     async def _handle_client(self) -> None:
         self.peer_allowed = self.state.client_allowed(self.peer_host())
+        if self.over_limit:
+            await self.push(str(TOO_MANY_CONNECTIONS))
+            self._close()
+            return
         if self.state.draining:
             await self.push(str(SHUTTING_DOWN))
             self._close()
