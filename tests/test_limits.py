@@ -164,3 +164,22 @@ async def test_eight_bit_and_utf8_content_survive(gateway: Gateway, sink: Sink) 
     assert sink.messages[0].content == HEADERS + body
     assert sink.messages[0].rcpt_tos == ["lucía@cliente.test"]
     assert not has_bare_line_endings(sink.messages[0].content)
+
+
+async def test_big_message_read_fairly_arrives_intact(gateway: Gateway, sink: Sink) -> None:
+    """A 3 MB message declared with SIZE (read with the yielding reader): byte-exact at the
+    relay, dot-stuffed lines included."""
+    lines = [b"line %d of a big attachment" % n for n in range(40000)]
+    lines[100] = b".a line that starts with a dot"
+    body = b"From: a@acme.test\r\nSubject: big\r\n\r\n" + b"\r\n".join(lines) + b"\r\n"
+    assert len(body) > 1_000_000
+    client = await session(port_of(gateway))
+    reply = await client.command(f"MAIL FROM:<a@acme.test> SIZE={len(body)}")
+    assert reply.startswith("250")
+    assert (await client.command("RCPT TO:<b@customer.test>")).startswith("250")
+    assert (await client.command("DATA")).startswith("354")
+    stuffed = body.replace(b"\r\n.", b"\r\n..")
+    await client.send(stuffed + b".\r\n")
+    assert (await client.reply()).startswith("250")
+    await client.close()
+    assert sink.messages[0].content == body
