@@ -26,7 +26,7 @@ from gateway.policy.reload import PolicyHolder
 from gateway.smtp.auth import Authenticator, load_users
 from gateway.smtp.handler import RelayHandler
 from gateway.smtp.relay import Relay, RelayTarget, make_relay
-from gateway.smtp.server import GatewaySMTP, ListenerState
+from gateway.smtp.server import GatewaySMTP, ListenerState, MemoryBudget
 from gateway.store import open_store
 from gateway.tasks import BackgroundTasks
 from gateway.thread_recorder import ThreadRecorder
@@ -56,6 +56,7 @@ class Gateway:
         self.listeners: dict[str, _Listener] = {}
         self.policies = PolicyHolder(settings.policies, poll_seconds=policy_poll_seconds)
         self.store = open_store(settings.store)
+        self.budget = MemoryBudget(settings.max_bytes_in_flight)  # shared by both legs
         holder = self.policies
         self.metrics = Metrics(self.store.held_count) if settings.metrics else None
         self.threads = ThreadRecorder(self.store, lambda: holder.current, self.metrics)
@@ -127,6 +128,7 @@ class Gateway:
             auth_available=self._authenticator is not None and self._tls_context is not None,
             max_connections=settings.max_connections,
             stress_timeout=settings.stress_idle_timeout,
+            budget=self.budget,
         )
         holder = self.policies
         handler = RelayHandler(

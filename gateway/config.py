@@ -111,6 +111,8 @@ class Settings(_Strict):
     # sessions are cut after stress_idle_timeout instead (Postfix's stress mode), so
     # connections held open by idle clients cannot lock the helpdesk out.
     max_connections: int = Field(default=1000, gt=0)
+    # Message bytes held in memory at once (by the SIZE clients declare); beyond: 452 4.3.1.
+    max_bytes_in_flight: int = Field(default=256 * MIB, gt=0)
     stress_idle_timeout: float = Field(default=10.0, gt=0)
     shutdown_grace: float = Field(default=60.0, ge=0)
     hostname: str | None = None

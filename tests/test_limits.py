@@ -183,3 +183,30 @@ async def test_big_message_read_fairly_arrives_intact(gateway: Gateway, sink: Si
     assert (await client.reply()).startswith("250")
     await client.close()
     assert sink.messages[0].content == body
+
+
+async def test_memory_budget_defers_big_transactions_beyond_it(
+    sink: Sink, gateways: list[Gateway]
+) -> None:
+    """Declared sizes beyond max_bytes_in_flight get 452 4.3.1 at MAIL; the budget comes back
+    after DATA, after RSET and when a client goes away, so later transactions pass."""
+    gateway = await start_gateway(relay=sink.url, max_bytes_in_flight=3_000_000)
+    gateways.append(gateway)
+    port = port_of(gateway)
+    first, second = await session(port), await session(port)
+    assert (await first.command("MAIL FROM:<a@acme.test> SIZE=2000000")).startswith("250")
+    deferred = await second.command("MAIL FROM:<a@acme.test> SIZE=2000000")
+    assert deferred.startswith("452 4.3.1"), deferred
+    assert (await second.command("MAIL FROM:<a@acme.test> SIZE=900000")).startswith("250")
+    assert (await second.command("RSET")).startswith("250")  # gives its 900 kB back
+    assert (await first.command("RCPT TO:<b@customer.test>")).startswith("250")
+    assert (await first.command("DATA")).startswith("354")
+    assert (await first.command(b"Subject: x\r\n\r\nsmall after all\r\n.")).startswith("250")
+    assert (await second.command("MAIL FROM:<a@acme.test> SIZE=2000000")).startswith("250")
+    await second.close()  # goes away holding 2 MB: the budget gets it back
+    await asyncio.sleep(0.1)
+    third = await session(port)
+    assert (await third.command("MAIL FROM:<a@acme.test> SIZE=2900000")).startswith("250")
+    await third.close()
+    await first.close()
+    assert gateway.budget.available <= gateway.budget.total

@@ -30,12 +30,13 @@ from gateway.smtp.replies import (
     AUTH_FIRST,
     HOLD_UNAVAILABLE,
     INTERNAL_ERROR,
+    MEMORY_BUSY,
     SHUTTING_DOWN,
     TOO_MANY_RECIPIENTS,
     Reply,
     one_line,
 )
-from gateway.smtp.server import GatewayEnvelope, GatewaySMTP
+from gateway.smtp.server import GatewayEnvelope, GatewaySMTP, declared_size
 from gateway.store.base import HeldMessage, Store, StoreError
 from gateway.tasks import BackgroundTasks
 from gateway.thread_recorder import ThreadRecorder
@@ -142,6 +143,11 @@ class RelayHandler:
             return str(SHUTTING_DOWN)
         if not server.peer_allowed and not session.authenticated:
             return str(AUTH_FIRST)
+        size = declared_size(mail_options)
+        if size and not server.state.budget.take(size):
+            log.warning("memory_budget_full", declared_size=size, mail_from=address)
+            return str(MEMORY_BUSY)
+        envelope.reserved = size
         envelope.queue_id = new_queue_id()
         envelope.started = time.monotonic()
         envelope.policies = self.policies() if self.policies else None
@@ -152,6 +158,8 @@ class RelayHandler:
         reply = await txn.mail(self._relay_sender(address, envelope.policies), mail_options)
         if not reply.ok:
             await txn.abort()
+            server.state.budget.give(envelope.reserved)
+            envelope.reserved = 0
             log.info("sender_refused", mail_from=address, reply=str(reply))
             return str(reply)
         envelope.relay_txn = txn

@@ -77,6 +77,9 @@ RELAY_DENIED = Reply(554, "5.7.1 Relay access denied: this client is not allowed
 AUTH_FIRST = Reply(
     554, "5.7.1 Relay access denied: authenticate (AUTH after STARTTLS) before sending"
 )
+MEMORY_BUSY = Reply(
+    452, "4.3.1 The gateway holds as much message data as it may right now; try again later"
+)
 TOO_MANY_RECIPIENTS = Reply(452, "4.5.3 Too many recipients for one message; send the rest again")
 BAD_ADDRESS_CHARS = Reply(501, "5.1.7 Address contains CR, LF or NUL characters")
 BARE_LF_IN_COMMAND = Reply(

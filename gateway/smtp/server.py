@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +41,33 @@ class GatewayEnvelope(Envelope):
         self.relay_txn: RelayTransaction | None = None
         self.policies: PolicySet | None = None
         self.started: float = time.monotonic()
+        self.reserved = 0  # bytes of the memory budget this transaction holds
+
+
+class MemoryBudget:
+    """Bytes of message data the gateway may hold at once, across all sessions.
+
+    aiosmtpd keeps each message whole in memory (and copies follow), so twenty 25 MB
+    transfers would cost ~1.5 GB. A transaction reserves the SIZE its client declared
+    at MAIL FROM; when that does not fit, the client hears `452 4.3.1` and retries
+    later, as it would with a full Postfix queue. Clients that declare no SIZE are not
+    counted (RFC 1870 makes SIZE optional).
+    """
+
+    __slots__ = ("available", "total")
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.available = total
+
+    def take(self, size: int) -> bool:
+        if size > self.available:
+            return False
+        self.available -= size
+        return True
+
+    def give(self, size: int) -> None:
+        self.available = min(self.total, self.available + size)
 
 
 @dataclass
@@ -53,6 +80,7 @@ class ListenerState:
     draining: bool = False
     max_connections: int = 1000
     stress_timeout: float = 10.0
+    budget: MemoryBudget = field(default_factory=lambda: MemoryBudget(256 * 1024 * 1024))
     sessions: set[GatewaySMTP] = field(default_factory=set)
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
 
@@ -79,6 +107,15 @@ def _translations(max_size: int) -> dict[str, str]:
         "250 OK": "250 2.0.0 Ok",
         "221 Bye": "221 2.0.0 Bye",
     }
+
+
+def declared_size(mail_options: Iterable[str]) -> int:
+    """The SIZE= a client declared at MAIL FROM (RFC 1870), 0 if none."""
+    for option in mail_options:
+        name, _, value = str(option).partition("=")
+        if name.upper() == "SIZE" and value.isdigit():
+            return int(value)
+    return 0
 
 
 class _FairReader(asyncio.StreamReader):
@@ -155,11 +192,7 @@ class GatewaySMTP(SMTP):
                 self._reader.__class__ = asyncio.StreamReader
 
     def _declared_size(self) -> int:
-        for option in getattr(self.envelope, "mail_options", ()):
-            name, _, value = str(option).partition("=")
-            if name.upper() == "SIZE" and value.isdigit():
-                return int(value)
-        return 0
+        return declared_size(getattr(self.envelope, "mail_options", ()))
 
     # --- session bookkeeping -------------------------------------------------
 
@@ -174,6 +207,9 @@ class GatewaySMTP(SMTP):
         """A new envelope replaces the old one: give up any relay transaction it held."""
         old = getattr(self, "envelope", None)
         super()._set_post_data_state()  # type: ignore[no-untyped-call]
+        if isinstance(old, GatewayEnvelope) and old.reserved:
+            self.state.budget.give(old.reserved)
+            old.reserved = 0
         if isinstance(old, GatewayEnvelope) and old.relay_txn is not None:
             txn, old.relay_txn = old.relay_txn, None
             self.state.background.spawn(txn.abort())
