@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import asyncio
 
+import pytest
+from aiosmtplib.protocol import PERIOD_REGEX, normalize_message_line_endings
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gateway.smtp import smtp_relay
 from gateway.smtp.content import first_header, has_bare_line_endings, normalise_line_endings
 
 
@@ -46,3 +52,21 @@ def test_first_header_missing_or_empty() -> None:
     """Absent and empty headers are both None."""
     assert first_header(b"Subject: x\r\n\r\n", "Message-ID") is None
     assert first_header(b"Message-ID:   \r\n\r\n", "Message-ID") is None
+
+
+@settings(max_examples=300, derandomize=True, deadline=None)
+@given(
+    message=st.lists(
+        st.sampled_from([b".", b"a", b"\r", b"\n", b"\r\n", b"..x", b"x" * 50]), max_size=400
+    ).map(b"".join),
+    slice_size=st.sampled_from([1, 7, 64, 1000]),
+)
+def test_sliced_wire_format_equals_aiosmtplib(message: bytes, slice_size: int) -> None:
+    """Big messages are formatted for DATA in slices: byte for byte what aiosmtplib sends."""
+    expected = PERIOD_REGEX.sub(b"..", normalize_message_line_endings(message)) + b".\r\n"
+    original = smtp_relay._SLICE
+    smtp_relay._SLICE = slice_size
+    try:
+        assert asyncio.run(smtp_relay._wire_format(message)) == expected
+    finally:
+        smtp_relay._SLICE = original
