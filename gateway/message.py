@@ -166,6 +166,12 @@ class MessageView:
         return parsed if parsed is not None and parsed.tzinfo is not None else None
 
     @cached_property
+    def auto_submitted(self) -> bool:
+        """RFC 3834: an Auto-Submitted value other than "no" marks an automatic message."""
+        value = str(self.headers.get("Auto-Submitted", "")).split(";")[0].strip().lower()
+        return value not in {"", "no"}
+
+    @cached_property
     def in_reply_to(self) -> tuple[str, ...]:
         return tuple(_MESSAGE_ID.findall(str(self.headers.get("In-Reply-To", ""))))
 

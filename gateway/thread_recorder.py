@@ -96,8 +96,7 @@ class ThreadRecorder:
         Cheap (headers only), so the caller can skip the store round trip for mail
         that is not a reply at all.
         """
-        auto = str(view.headers.get("Auto-Submitted", "")).split(";")[0].strip().lower()
-        if auto not in {"", "no"}:
+        if view.auto_submitted:
             return None  # auto-replies neither answer nor stop the clock
         keys = self.keys(view, queue_id, named)
         if not keys.parents and keys.ticket is None:

@@ -327,7 +327,6 @@ def _answer_sentence(verdict: Verdict) -> str:
     )
 
 
-_AUTO_SUBMITTED_NO = frozenset({"", "no"})
 _SEVERITY = {Action.OFF: 0, Action.LOG: 1, Action.HOLD: 2, Action.REJECT: 3}
 
 
@@ -348,7 +347,6 @@ class MissingAnswer:
     def run(self, subject: Subject, policy: Policy, action: Action) -> list[Finding]:
         settings = policy.checks.answer
         reply = subject.view.reply
-        auto = str(subject.view.headers.get("Auto-Submitted", "")).split(";")[0].strip().lower()
         verdict = judge(
             reply.new_text,
             reply.quoted,
@@ -360,7 +358,7 @@ class MissingAnswer:
             ),
             customer_text=subject.customer_text,
             subject_line=subject.view.subject,
-            auto_submitted=auto not in _AUTO_SUBMITTED_NO,
+            auto_submitted=subject.view.auto_submitted,
         )
         if verdict.answered:
             return []
