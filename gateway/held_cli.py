@@ -24,7 +24,7 @@ from gateway.cli_support import (
 from gateway.config import Settings
 from gateway.log import configure_logging
 from gateway.message import MessageView
-from gateway.policy.engine import evaluate
+from gateway.policy.engine import select_policy
 from gateway.policy.loader import PolicyError, PolicySet, load_policies
 from gateway.store.base import HeldMessage, NotFound, Store, StoreError
 
@@ -202,7 +202,7 @@ def _record_release(backend: Store, policy_set: PolicySet, message: HeldMessage)
 
     configure_logging("json", stream=sys.stderr)
     view = MessageView(message.content)
-    named = evaluate(view, message.mail_from, policy_set).named
+    named = select_policy(view, message.mail_from, policy_set)
     ThreadRecorder(backend, lambda: policy_set).reply_released(
         view, message.id, message.mail_from, named
     )

@@ -25,6 +25,7 @@ from gateway.attribution import quoted_time
 from gateway.latency import RecordResults, ReplyFacts, ReplyLatency
 from gateway.message import MessageView
 from gateway.metrics import Metrics
+from gateway.policy.engine import select_policy
 from gateway.policy.loader import NamedPolicy, PolicySet
 from gateway.policy.schema import LatencySection
 from gateway.store.base import Store, StoreError
@@ -72,8 +73,7 @@ class ThreadRecorder:
         """
         if not self.customers_known or not policies.policies:
             return None
-        candidates = [mail_from, *(a.address for a in view.from_addresses)]
-        named = policies.select([c for c in candidates if c and c != "<>"])
+        named = select_policy(view, mail_from, policies)
         if named is None or named.policy.checks.answer.action == "off":
             return None
         keys = self.keys(view, queue_id, named)

@@ -57,6 +57,12 @@ def decide(findings: list[Finding]) -> Verdict:
     return "relay"
 
 
+def select_policy(view: MessageView, mail_from: str, policies: PolicySet) -> NamedPolicy | None:
+    """The policy for a message: the first whose [match] fits the envelope sender or From."""
+    candidates = [mail_from, *(address.address for address in view.from_addresses)]
+    return policies.select([c for c in candidates if c and c != "<>"])
+
+
 def evaluate(
     view: MessageView,
     mail_from: str,
@@ -70,8 +76,7 @@ def evaluate(
     """
     if not policies.policies:
         return Decision("relay", None, ())
-    candidates = [mail_from, *(address.address for address in view.from_addresses)]
-    named = policies.select([c for c in candidates if c and c != "<>"])
+    named = select_policy(view, mail_from, policies)
     if named is None:
         return Decision("relay", None, ())
     subject = Subject(mail_from, view, customer_text)
