@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime
 
 import structlog
@@ -48,7 +47,7 @@ class ThreadRecorder:
         # Without any recorded customer message (no inbound leg anywhere on this store),
         # the answer check's lookup would always come back empty: skip it.
         self.customers_known = store.has_customer_messages()
-        self._queue: asyncio.Queue[CustomerMessage | tuple[ReplyFacts, str]] | None = None
+        self._queue: asyncio.Queue[CustomerMessage | ReplyFacts] | None = None
         self._writer: asyncio.Task[None] | None = None
 
     def _patterns(self, first: NamedPolicy | None = None) -> list[re.Pattern[str]]:
@@ -113,6 +112,7 @@ class ThreadRecorder:
         self,
         view: MessageView,
         queue_id: str,
+        agent: str,
         named: NamedPolicy | None,
         relayed_at: datetime | None = None,
     ) -> ReplyFacts | None:
@@ -124,7 +124,7 @@ class ThreadRecorder:
         return ReplyFacts(
             keys=keys,
             relayed_at=relayed_at or datetime.now(UTC),
-            agent="",
+            agent=agent,
             policy=named.name if named else None,
             sla_seconds=latency_policy.sla,
             business=latency_policy.business,
@@ -135,23 +135,23 @@ class ThreadRecorder:
         self, view: MessageView, queue_id: str, agent: str, named: NamedPolicy | None
     ) -> None:
         """Queue a reply the relay accepted (outbound leg)."""
-        facts = self.reply_facts(view, queue_id, named)
+        facts = self.reply_facts(view, queue_id, agent, named)
         if facts is not None:
-            self._put((facts, agent))
+            self._put(facts)
 
     def reply_released(
         self, view: MessageView, queue_id: str, agent: str, named: NamedPolicy | None
     ) -> ReplyLatency | None:
         """A held reply delivered by `gateway held release`: recorded at once (no writer)."""
-        facts = self.reply_facts(view, queue_id, named)
+        facts = self.reply_facts(view, queue_id, agent, named)
         if facts is None:
             return None
-        (latency,) = self._write([(facts, agent)])
+        (latency,) = self._write([facts])
         return latency if isinstance(latency, ReplyLatency) else None
 
     # --- the writer ----------------------------------------------------------
 
-    def _put(self, item: CustomerMessage | tuple[ReplyFacts, str]) -> None:
+    def _put(self, item: CustomerMessage | ReplyFacts) -> None:
         if self._queue is None:
             self._queue = asyncio.Queue()
             self._writer = asyncio.get_running_loop().create_task(self._drain_forever())
@@ -182,11 +182,7 @@ class ThreadRecorder:
             await asyncio.gather(self._writer, return_exceptions=True)
             self._writer = None
 
-    def _write(self, batch: Sequence[CustomerMessage | tuple[ReplyFacts, str]]) -> RecordResults:
-        items = [
-            item if isinstance(item, CustomerMessage) else replace(item[0], agent=item[1])
-            for item in batch
-        ]
+    def _write(self, items: Sequence[CustomerMessage | ReplyFacts]) -> RecordResults:
         try:
             results = self.store.record(items)
         except StoreError as exc:
