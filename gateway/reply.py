@@ -42,7 +42,7 @@ _RULE = re.compile(r"^\s*_{8,}\s*$")
 _HELPDESK_RULE = re.compile(r"^\s*[-=\u2014]{10,}\s*$")
 # A helpdesk history entry's header line: "Victor Hale, 13 Nov 2026 06:45".
 _COMMENT_HEADER = re.compile(r"^\s*[^\W\d][^,:]{1,60},\s.{0,40}\b\d{1,2}:\d{2}\b.{0,20}$")
-_STAMP = re.compile(r"\b\d{1,2}:\d{2}\b|\b(?:19|20)\d{2}\b")
+STAMP = re.compile(r"\b\d{1,2}:\d{2}\b|\b(?:19|20)\d{2}\b")  # a time or a year
 _MARKER = re.compile(r"^\s*#{2,}\s*-.*-\s*#{2,}\s*$")
 _SIGNATURE_DELIMITER = re.compile(r"^--\s?$")
 _MOBILE_FOOTER = re.compile(
@@ -109,7 +109,7 @@ def _header_block_follows(lines: list[str], start: int, need: int = 0) -> bool:
 def _author_stamp_follows(lines: list[str], start: int) -> bool:
     """One of the next two non-blank lines is short and carries a time or a year."""
     window = [line for line in lines[start : start + 6] if line.strip()][:2]
-    return any(len(line.split()) <= 12 and _STAMP.search(line) for line in window)
+    return any(len(line.split()) <= 12 and STAMP.search(line) for line in window)
 
 
 def _attribution_lines(lines: list[str]) -> set[int]:

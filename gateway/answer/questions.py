@@ -14,7 +14,7 @@ import re
 
 from gateway.answer.lexicon import REQUEST_OPENERS
 from gateway.answer.text import fold, sentences
-from gateway.reply import split_reply
+from gateway.reply import STAMP, split_reply
 
 _HEADER_LINE = re.compile(
     r"^\s*\**(?:from|von|de|van|da|fra|sent|gesendet|envoy[ée]|enviad[oa]|verzonden|inviato|"
@@ -23,7 +23,6 @@ _HEADER_LINE = re.compile(
     re.IGNORECASE,
 )
 _REQUEST = re.compile("|".join(REQUEST_OPENERS))
-_STAMP = re.compile(r"\b\d{1,2}:\d{2}\b|\b(?:19|20)\d{2}\b")
 _RULE = re.compile(r"^\s*(?:[-=_\u2014]{8,}|-{2,}[^-]{0,60}-{2,})\s*$")
 _LIST_ITEM = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*\u2022])\s+(?P<item>.+)$")
 _LEAD_IN = re.compile(r"[:?]\s*$")
@@ -63,7 +62,7 @@ def _author_stamp_end(lines: list[str]) -> int:
         seen += 1
         if seen > 2 or len(line.split()) > 12 or line.rstrip().endswith("?"):
             return 0
-        if _STAMP.search(line):
+        if STAMP.search(line):
             return index + 1
     return 0
 
