@@ -135,13 +135,18 @@ def policies(
 
 
 async def both_legs(
-    tmp_path: Path, sink: Sink, intake: Sink, gateways: list[Gateway], **extra: Any
+    tmp_path: Path,
+    sink: Sink,
+    intake: Sink,
+    gateways: list[Gateway],
+    store_options: str = "",
+    **extra: Any,
 ) -> Gateway:
     gateway = await start_gateway(
         relay=sink.url,
         inbound_listen="127.0.0.1:0",
         inbound_relay=intake.url,
-        store=f"sqlite:///{tmp_path / 'g.db'}",
+        store=f"sqlite:///{tmp_path / 'g.db'}{store_options}",
         policies=str(policies(tmp_path, **extra)),
     )
     gateways.append(gateway)
@@ -337,14 +342,7 @@ async def test_store_failure_while_recording_never_costs_the_message(
     tmp_path: Path, sink: Sink, intake: Sink, gateways: list[Gateway]
 ) -> None:
     """Store locked when the reply is recorded: 250 and delivered; thread_record_failed."""
-    gateway = await start_gateway(
-        relay=sink.url,
-        inbound_listen="127.0.0.1:0",
-        inbound_relay=intake.url,
-        store=f"sqlite:///{tmp_path / 'g.db'}?timeout=0.2",
-        policies=str(policies(tmp_path)),
-    )
-    gateways.append(gateway)
+    gateway = await both_legs(tmp_path, sink, intake, gateways, store_options="?timeout=0.2")
     locker = sqlite3.connect(tmp_path / "g.db", isolation_level=None)
     with capture_logs() as logs:
         locker.execute("BEGIN EXCLUSIVE")
