@@ -225,14 +225,8 @@ def _weighted_tokens(question: str, thread: _Thread, language: str) -> dict[str,
     return weights
 
 
-def coverage(
-    question: str, reply: ReplyTerms, language: str, context: Context = Context()
-) -> float:
-    """Weighted share (0..1) of the question's content the reply takes up; 1.0 if it has none."""
-    return _coverage(question, reply, language, _Thread.of(context, language))
-
-
 def _coverage(question: str, reply: ReplyTerms, language: str, thread: _Thread) -> float:
+    """Weighted share (0..1) of the question's content the reply takes up; 1.0 if it has none."""
     weights = _weighted_tokens(question, thread, language)
     if not weights:
         return 1.0

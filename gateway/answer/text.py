@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
 from functools import cache, lru_cache
 from typing import Any
 
@@ -103,7 +102,3 @@ def is_stopword(word: str, language: str) -> bool:
 def content_words(text: str, language: str) -> list[str]:
     """Folded words that carry topic: no function words, no one-letter words."""
     return [w for w in words(text) if not is_stopword(w, language) and not w.isdigit()]
-
-
-def stems(tokens: Iterable[str], language: str) -> set[str]:
-    return {stem(token, language) for token in tokens}
