@@ -237,7 +237,7 @@ class RelayHandler:
             raise
         if not reply.ok or decision.action != "relay":
             await txn.abort()
-        if reply.ok and decision.action == "relay" and self.threads is not None:
+        if reply.ok and decision.action == "relay":
             self._record(view, queue_id, envelope.mail_from or "", decision)
         self._report(envelope, view, decision, outgoing, reply, fixed=fixed_line_endings)
         return str(reply)
