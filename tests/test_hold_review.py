@@ -15,7 +15,8 @@ from gateway.app import Gateway
 from gateway.dkim_sign import generate_key
 from gateway.store import open_store
 from gateway.store.base import StoreError
-from gateway.store.sqlite import MIGRATIONS
+from gateway.store.sql import migration_statements
+from gateway.store.sqlite import COLUMN_TYPES
 from tests.process import GatewayProcess, run_cli
 from tests.support import Sink, free_port, port_of, send_message, start_gateway
 
@@ -304,9 +305,8 @@ def test_migrates_a_version_1_store_keeping_held_messages(tmp_path: Path) -> Non
     """A store from before threads (schema 1) gains the thread tables; held rows stay."""
     path = tmp_path / "gateway.db"
     with sqlite3.connect(path) as db:
-        for statement in MIGRATIONS[0].split(";"):
-            if statement.strip():
-                db.execute(statement)
+        for statement in migration_statements(0, COLUMN_TYPES):
+            db.execute(statement)
         db.execute(
             "INSERT INTO held VALUES ('q1', 1.0, 'a@b', '[]', x'00', 's', NULL, NULL, NULL,"
             " '[]', 'held', 1.0, NULL, NULL)"
