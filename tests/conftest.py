@@ -9,6 +9,7 @@ import pytest
 import trustme
 
 from gateway.app import Gateway
+from tests.postgres import Postgres
 from tests.process import GatewayProcess
 from tests.support import Sink, start_gateway, start_sink
 
@@ -62,3 +63,27 @@ async def processes() -> AsyncIterator[list[GatewayProcess]]:
     for process in started:
         process.kill()
         await process.process.wait()
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
+    """One real PostgreSQL server for the session (pgserver: no root, no system service)."""
+    server = Postgres(tmp_path_factory.mktemp("postgres"))
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def postgres_url(postgres: Postgres) -> Iterator[str]:
+    """A fresh database of its own for each test, dropped afterwards."""
+    name = postgres.create_database()
+    yield postgres.url(name)
+    postgres.drop_database(name)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Each store test runs on both backends: same behaviour is the contract."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'var' / 'gateway.db'}"
+    return str(request.getfixturevalue("postgres_url"))

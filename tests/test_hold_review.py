@@ -29,9 +29,8 @@ MESSAGE = (
 )
 
 
-@pytest.fixture
-def review_setup(tmp_path: Path) -> tuple[Path, str, bytes]:
-    """Policies (hold no-reply senders, rewrite, DKIM) and a store URL."""
+def review_policies(tmp_path: Path, store: str) -> tuple[Path, str, bytes]:
+    """Policies (hold no-reply senders, rewrite, DKIM), the store URL and the DKIM record."""
     directory = tmp_path / "policies"
     directory.mkdir()
     key = generate_key("rsa", tmp_path / "dkim.pem")
@@ -41,7 +40,19 @@ def review_setup(tmp_path: Path) -> tuple[Path, str, bytes]:
         '[checks.noreply_sender]\naction = "hold"\n'
         f'[dkim]\ndomain = "acme.example"\nselector = "gw1"\nkey = "{tmp_path / "dkim.pem"}"\n'
     )
-    return directory, f"sqlite:///{tmp_path / 'var' / 'gateway.db'}", key.dns_record().encode()
+    return directory, store, key.dns_record().encode()
+
+
+@pytest.fixture
+def review_setup(tmp_path: Path, store_url: str) -> tuple[Path, str, bytes]:
+    """The review setup on each store backend (SQLite, PostgreSQL)."""
+    return review_policies(tmp_path, store_url)
+
+
+@pytest.fixture
+def sqlite_review_setup(tmp_path: Path) -> tuple[Path, str, bytes]:
+    """For the tests that break SQLite itself (locks, pragmas)."""
+    return review_policies(tmp_path, f"sqlite:///{tmp_path / 'var' / 'gateway.db'}")
 
 
 async def review_gateway(
@@ -213,11 +224,14 @@ async def test_relay_down_during_release_keeps_it_held(
 
 
 async def test_store_failure_is_451_and_nothing_is_lost(
-    tmp_path: Path, sink: Sink, gateways: list[Gateway], review_setup: tuple[Path, str, bytes]
+    tmp_path: Path,
+    sink: Sink,
+    gateways: list[Gateway],
+    sqlite_review_setup: tuple[Path, str, bytes],
 ) -> None:
     """The store is locked by someone else past its timeout: 451, the helpdesk keeps the mail."""
-    _policies, store, _ = review_setup
-    gateway = await review_gateway(sink, gateways, review_setup, "?timeout=0.3")
+    _policies, store, _ = sqlite_review_setup
+    gateway = await review_gateway(sink, gateways, sqlite_review_setup, "?timeout=0.3")
     blocker = sqlite3.connect(store.removeprefix("sqlite:///"), isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
     try:
@@ -241,13 +255,13 @@ async def test_store_failure_is_451_and_nothing_is_lost(
 async def test_full_or_read_only_store_is_451_never_250(
     sink: Sink,
     gateways: list[Gateway],
-    review_setup: tuple[Path, str, bytes],
+    sqlite_review_setup: tuple[Path, str, bytes],
     pragma: str,
     condition: str,
 ) -> None:
     """A full or read-only store: the held message is refused with 451, nothing relayed;
     once the store can write again, holds work (the helpdesk's retry succeeds)."""
-    gateway = await review_gateway(sink, gateways, review_setup)
+    gateway = await review_gateway(sink, gateways, sqlite_review_setup)
     connection = gateway.store._db  # type: ignore[attr-defined]
     connection.execute(pragma)
     big = MESSAGE + b"padding that needs new database pages\r\n" * 2000

@@ -1,4 +1,4 @@
-"""Durable storage: held messages and their audit trail (threads follow later)."""
+"""Durable storage: held messages, audit trail, threads; SQLite or PostgreSQL by URL."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ __all__ = ["HeldMessage", "Store", "StoreError", "open_store"]
 
 
 def open_store(url: str) -> Store:
-    """The store a URL names; PostgreSQL arrives with the scale-out work."""
+    """The store a URL names (psycopg is imported only for PostgreSQL URLs)."""
     if url.startswith("sqlite:///"):
         path, _, query = url.removeprefix("sqlite:///").partition("?")
         options = dict(part.partition("=")[::2] for part in query.split("&") if part)
@@ -22,4 +22,10 @@ def open_store(url: str) -> Store:
         if options:
             raise StoreError(f"store URL {url!r}: unknown option(s) {', '.join(options)}")
         return SqliteStore(Path(path), busy_timeout=busy_timeout)
-    raise StoreError(f"store {url!r} is not supported by this version; use sqlite:///PATH")
+    if url.startswith(("postgresql://", "postgres://")):
+        from gateway.store.postgres import PostgresStore  # noqa: PLC0415
+
+        return PostgresStore(url)
+    raise StoreError(
+        f"store {url.split(':', 1)[0]}:... is not supported; use sqlite:///PATH or postgresql://..."
+    )

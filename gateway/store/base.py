@@ -1,4 +1,4 @@
-"""The store contract: what any backend (SQLite now, PostgreSQL later) must do.
+"""The store contract: what any backend (SQLite, PostgreSQL) must do.
 
 Status changes are conditional updates, so "released at most once" and
 "rejected never leaves" hold with two reviewers and, later, several gateways.
@@ -17,6 +17,10 @@ from gateway.threads import CustomerMessage, ThreadKeys
 
 class StoreError(Exception):
     """The store cannot do what was asked; the message is one sentence for a person."""
+
+
+class TransientStoreError(StoreError):
+    """A conflict between concurrent writers (deadlock, serialisation): retrying may succeed."""
 
 
 class NotFound(StoreError):

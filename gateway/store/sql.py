@@ -26,6 +26,7 @@ from gateway.store.base import (
     NotFound,
     ReplyRow,
     StoreError,
+    TransientStoreError,
 )
 from gateway.threads import CustomerMessage, ThreadKeys
 
@@ -103,6 +104,7 @@ MIGRATIONS: tuple[str, ...] = (
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
+RECORD_ATTEMPTS = 3
 
 
 def migration_statements(number: int, column_types: dict[str, str]) -> list[str]:
@@ -433,6 +435,16 @@ class SqlStore(ABC):
         One commit for a batch: the mail flow queues records and writes them together,
         so a busy gateway pays one transaction per batch, not one per message.
         """
+        for attempt in range(1, RECORD_ATTEMPTS + 1):
+            try:
+                return self._record_once(items)
+            except TransientStoreError:
+                if attempt == RECORD_ATTEMPTS:
+                    raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _record_once(self, items: Sequence[CustomerMessage | ReplyFacts]) -> RecordResults:
+        """Two gateways writing one thread can deadlock on PostgreSQL; the batch is retried."""
         results: RecordResults = []
         with self._transaction(durable=False) as db:
             for item in items:
