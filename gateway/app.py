@@ -15,6 +15,7 @@ import signal
 import socket
 import ssl
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import structlog
@@ -34,6 +35,7 @@ from gateway.thread_recorder import ThreadRecorder
 log = structlog.get_logger()
 
 DRAIN_POLL_SECONDS = 0.05
+HEARTBEAT_SECONDS = 1.0
 
 
 @dataclass
@@ -50,8 +52,20 @@ class _Listener:
 
 
 class Gateway:
-    def __init__(self, settings: Settings, *, policy_poll_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        policy_poll_seconds: float = 1.0,
+        sockets: dict[str, socket.socket] | None = None,
+        heartbeat: Callable[[], bool] | None = None,
+    ) -> None:
+        """`sockets`: listeners bound by a supervisor (--workers); `heartbeat`: called
+        every second from the event loop, so the supervisor can tell a live worker; it
+        returns False when the supervisor is gone, and the worker drains and stops."""
         self.settings = settings
+        self._sockets = sockets or {}
+        self._heartbeat = heartbeat
         self.hostname = settings.hostname or socket.gethostname()
         self.listeners: dict[str, _Listener] = {}
         self.policies = PolicyHolder(settings.policies, poll_seconds=policy_poll_seconds)
@@ -156,10 +170,12 @@ class Gateway:
                 auth_require_tls=True,
             )
 
-        host, port = listen
-        server = await asyncio.get_running_loop().create_server(
-            factory, host=host, port=port, reuse_address=True
-        )
+        loop = asyncio.get_running_loop()
+        if leg in self._sockets:
+            server = await loop.create_server(factory, sock=self._sockets[leg])
+        else:
+            host, port = listen
+            server = await loop.create_server(factory, host=host, port=port, reuse_address=True)
         self.listeners[leg] = _Listener(state, relay, server, handler)
 
     def request_stop(self, reason: str = "signal") -> None:
@@ -207,6 +223,14 @@ class Gateway:
             transactions_cut_off=cut_off,
         )
 
+    async def _beat(self, heartbeat: Callable[[], bool]) -> None:
+        """Beats come from the event loop itself: a stuck loop goes quiet."""
+        while True:
+            if not heartbeat():
+                self.request_stop("supervisor gone")
+                return
+            await asyncio.sleep(HEARTBEAT_SECONDS)
+
     async def run(self) -> int:
         """Serve until SIGTERM/SIGINT, then drain; the exit status for `gateway serve`.
 
@@ -226,6 +250,8 @@ class Gateway:
         interval = watchdog_interval()
         if interval is not None:
             self._tasks.spawn(keep_watchdog_fed(interval))
+        if self._heartbeat is not None:
+            self._tasks.spawn(self._beat(self._heartbeat))
         # Everything built at start-up (settings, policies, imported modules) lives as
         # long as the process: keep it out of the cyclic GC's scans (about 1% of CPU
         # per message, measured in instructions with callgrind).

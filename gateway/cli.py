@@ -11,7 +11,7 @@ import json
 import ssl
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
@@ -23,6 +23,9 @@ from gateway.policy.loader import PolicyError
 from gateway.smtp.auth import UsersFileError, hash_password
 from gateway.stats_cli import stats as stats_command
 from gateway.store.base import StoreError
+
+if TYPE_CHECKING:
+    from gateway.app import Gateway
 
 
 def fail_with_problems(error: PolicyError, status: int) -> NoReturn:
@@ -48,6 +51,11 @@ def main() -> None:
 @click.option("--policies", help="Directory of policy files.")
 @click.option("--metrics", help="HOST:PORT to serve Prometheus metrics on (/metrics).")
 @click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Gateway processes sharing the listening ports (default 1; one per core).",
+)
+@click.option(
     "--log-format",
     type=click.Choice(["json", "console"]),
     default="json",
@@ -61,7 +69,7 @@ def serve(config_file: Path | None, log_format: str, **flags: Any) -> None:
     from gateway.app import Gateway  # noqa: PLC0415 - keep `gateway --help` fast
 
     try:
-        gateway = Gateway(settings)
+        gateway = Gateway(settings)  # with --workers: the check before any fork
     except PolicyError as exc:
         fail_with_problems(exc, USAGE_ERROR)
     except UsersFileError as exc:
@@ -70,11 +78,26 @@ def serve(config_file: Path | None, log_format: str, **flags: Any) -> None:
         fail(f"cannot open the store: {exc}")
     except (ssl.SSLError, OSError) as exc:
         fail(f"config error: cannot load TLS certificate/key ({exc})", USAGE_ERROR)
+    if settings.workers > 1:
+        serve_workers(gateway)
     try:
         status = asyncio.run(gateway.run())
     except OSError as exc:
         fail(f"cannot start: {exc.strerror or exc}")
     sys.exit(status)
+
+
+def serve_workers(checked: Gateway) -> NoReturn:
+    """The supervisor path: the checked gateway's store is closed (no connection or pool
+    thread may cross a fork; migrations have run), the ports are bound once, workers fork."""
+    from gateway.workers import bind_listeners, supervise  # noqa: PLC0415
+
+    checked.store.close()
+    try:
+        sockets = bind_listeners(checked.settings)
+    except OSError as exc:
+        fail(f"cannot start: {exc.strerror or exc}")
+    sys.exit(supervise(checked.settings, sockets))
 
 
 @main.group()

@@ -115,6 +115,8 @@ class Settings(_Strict):
     max_bytes_in_flight: int = Field(default=256 * MIB, gt=0)
     stress_idle_timeout: float = Field(default=10.0, gt=0)
     shutdown_grace: float = Field(default=60.0, ge=0)
+    # Gateway processes sharing the listening sockets (one per core; see gateway/workers.py).
+    workers: int = Field(default=1, ge=1, le=64)
     hostname: str | None = None
     tls: TlsSettings | None = None
     auth: AuthSettings | None = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -37,6 +38,7 @@ class GatewayProcess:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            start_new_session=True,  # kill() takes the workers of --workers N along
         )
         running = cls(process)
         while True:
@@ -82,7 +84,8 @@ class GatewayProcess:
 
     def kill(self) -> None:
         if self.process.returncode is None:
-            self.process.kill()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
 
 
 async def run_cli(
