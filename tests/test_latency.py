@@ -139,14 +139,16 @@ async def both_legs(
     sink: Sink,
     intake: Sink,
     gateways: list[Gateway],
+    *,
     store_options: str = "",
+    store: str | None = None,
     **extra: Any,
 ) -> Gateway:
     gateway = await start_gateway(
         relay=sink.url,
         inbound_listen="127.0.0.1:0",
         inbound_relay=intake.url,
-        store=f"sqlite:///{tmp_path / 'g.db'}{store_options}",
+        store=store or f"sqlite:///{tmp_path / 'g.db'}{store_options}",
         policies=str(policies(tmp_path, **extra)),
     )
     gateways.append(gateway)
@@ -202,10 +204,10 @@ async def event(logs: list[dict[str, Any]], name: str, count: int = 1) -> list[d
 
 
 async def test_reply_latency_from_the_inbound_leg(
-    tmp_path: Path, sink: Sink, intake: Sink, gateways: list[Gateway]
+    tmp_path: Path, sink: Sink, intake: Sink, gateways: list[Gateway], store_url: str
 ) -> None:
     """Customer mail in, reply out 0.6 s later: latency ~0.6 s, first reply, source inbound."""
-    gateway = await both_legs(tmp_path, sink, intake, gateways)
+    gateway = await both_legs(tmp_path, sink, intake, gateways, store=store_url)
     with capture_logs() as logs:
         await customer_writes(gateway, customer_mail("<c1@customer.test>"))
         await event(logs, "customer_message")
@@ -222,11 +224,11 @@ async def test_reply_latency_from_the_inbound_leg(
 
 
 async def test_earliest_unanswered_customer_message_counts(
-    tmp_path: Path, sink: Sink, intake: Sink, gateways: list[Gateway]
+    tmp_path: Path, sink: Sink, intake: Sink, gateways: list[Gateway], store_url: str
 ) -> None:
     """Two customer messages before one reply: the earlier one sets the latency; a second
     reply with no new customer message is a follow-up with no latency."""
-    gateway = await both_legs(tmp_path, sink, intake, gateways)
+    gateway = await both_legs(tmp_path, sink, intake, gateways, store=store_url)
     with capture_logs() as logs:
         await customer_writes(gateway, customer_mail("<c1@customer.test>"))
         await asyncio.sleep(0.5)
@@ -252,11 +254,16 @@ async def test_earliest_unanswered_customer_message_counts(
 
 
 async def test_ticket_number_joins_a_broken_chain(
-    tmp_path: Path, sink: Sink, intake: Sink, gateways: list[Gateway]
+    tmp_path: Path, sink: Sink, intake: Sink, gateways: list[Gateway], store_url: str
 ) -> None:
     """The helpdesk drops the Message-ID chain; [#4711] in both subjects joins the thread."""
     gateway = await both_legs(
-        tmp_path, sink, intake, gateways, latency="ticket_pattern = '\\[#(\\d+)\\]'\n"
+        tmp_path,
+        sink,
+        intake,
+        gateways,
+        store=store_url,
+        latency="ticket_pattern = '\\[#(\\d+)\\]'\n",
     )
     with capture_logs() as logs:
         await customer_writes(
@@ -273,11 +280,11 @@ async def test_ticket_number_joins_a_broken_chain(
 
 
 async def test_thread_never_seen_uses_the_quote_or_stays_unknown(
-    tmp_path: Path, sink: Sink, intake: Sink, gateways: list[Gateway]
+    tmp_path: Path, sink: Sink, intake: Sink, gateways: list[Gateway], store_url: str
 ) -> None:
     """No inbound record: the quote attribution gives the time (source quoted); without one,
     latency is null. Agent-started mail is not a reply at all."""
-    gateway = await both_legs(tmp_path, sink, intake, gateways)
+    gateway = await both_legs(tmp_path, sink, intake, gateways, store=store_url)
     quoted = (
         "Hi Maria,\r\n\r\nyour parcel left today.\r\n\r\n"
         "On Mon, 23 Nov 2026 at 09:14, Maria Lopez <maria@customer.test> wrote:\r\n"
@@ -304,11 +311,11 @@ async def test_thread_never_seen_uses_the_quote_or_stays_unknown(
 
 
 async def test_answer_check_reads_the_inbound_record(
-    tmp_path: Path, sink: Sink, intake: Sink, gateways: list[Gateway]
+    tmp_path: Path, sink: Sink, intake: Sink, gateways: list[Gateway], store_url: str
 ) -> None:
     """A reply that quotes nothing is judged against what the customer asked inbound."""
     strict = 'action = "hold"\nopen_questions = "hold"'
-    gateway = await both_legs(tmp_path, sink, intake, gateways, answer=strict)
+    gateway = await both_legs(tmp_path, sink, intake, gateways, store=store_url, answer=strict)
     with capture_logs() as logs:
         await customer_writes(gateway, customer_mail("<c1@customer.test>"))
         await event(logs, "customer_message")
@@ -380,11 +387,11 @@ async def test_shutdown_writes_what_was_queued(
 
 
 async def test_released_reply_counts_until_its_release_via_the_cli(
-    tmp_path: Path, sink: Sink, intake: Sink, gateways: list[Gateway]
+    tmp_path: Path, sink: Sink, intake: Sink, gateways: list[Gateway], store_url: str
 ) -> None:
     """Held for a missing greeting, released 1 s later by `gateway held release`: the
     latency runs to the release, and reply_latency is logged (JSON on stderr)."""
-    gateway = await both_legs(tmp_path, sink, intake, gateways, greeting="hold")
+    gateway = await both_legs(tmp_path, sink, intake, gateways, store=store_url, greeting="hold")
     with capture_logs() as logs:
         await customer_writes(gateway, customer_mail("<c1@customer.test>"))
         await event(logs, "customer_message")
@@ -399,7 +406,7 @@ async def test_released_reply_counts_until_its_release_via_the_cli(
         "release",
         answer.rsplit(" ", 1)[1],
         "--store",
-        f"sqlite:///{tmp_path / 'g.db'}",
+        store_url,
         "--relay",
         sink.url,
         "--policies",
