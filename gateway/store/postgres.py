@@ -146,25 +146,38 @@ class PostgresStore(SqlStore):
             raise
 
     def _migrate(self) -> None:
-        """All steps in one transaction (PostgreSQL DDL is transactional), one gateway at a time."""
+        """All steps in one transaction (PostgreSQL DDL is transactional), one gateway at a
+        time; a current schema is only read, so the review CLI also works on a standby."""
         with self._pool.connection() as connection:
+            if self._schema_version(connection) == SCHEMA_VERSION:
+                return
             connection.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
             connection.execute(
                 "CREATE TABLE IF NOT EXISTS gateway_schema (version INTEGER NOT NULL)"
             )
-            row = connection.execute("SELECT version FROM gateway_schema").fetchone()
-            if row is None:
+            version = self._schema_version(connection)
+            if version is None:
                 connection.execute("INSERT INTO gateway_schema (version) VALUES (0)")
-            version = 0 if row is None else int(row[0])
-            if version > SCHEMA_VERSION:
-                raise StoreError(
-                    f"the store {self.description} has schema {version}, newer than this "
-                    f"gateway ({SCHEMA_VERSION}); upgrade the gateway"
-                )
-            for number in range(version, SCHEMA_VERSION):
+            for number in range(version or 0, SCHEMA_VERSION):
                 for statement in migration_statements(number, COLUMN_TYPES):
                     connection.execute(statement)
                 connection.execute("UPDATE gateway_schema SET version = %s", (number + 1,))
+
+    def _schema_version(self, connection: psycopg.Connection[Any]) -> int | None:
+        """None for a database the gateway never used; refuses a newer schema."""
+        exists = connection.execute("SELECT to_regclass('gateway_schema')").fetchone()
+        if exists is None or exists[0] is None:
+            return None
+        row = connection.execute("SELECT version FROM gateway_schema").fetchone()
+        if row is None:
+            return None
+        version = int(row[0])
+        if version > SCHEMA_VERSION:
+            raise StoreError(
+                f"the store {self.description} has schema {version}, newer than this "
+                f"gateway ({SCHEMA_VERSION}); upgrade the gateway"
+            )
+        return version
 
     @contextmanager
     def _transaction(self, *, reading: bool = False, durable: bool = True) -> Iterator[_Database]:
