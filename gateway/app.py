@@ -143,6 +143,7 @@ class Gateway:
             max_connections=settings.max_connections,
             stress_timeout=settings.stress_idle_timeout,
             budget=self.budget,
+            proxy_trusted=settings.trusts_proxy if settings.proxy_protocol else None,
         )
         holder = self.policies
         handler = RelayHandler(

@@ -28,6 +28,7 @@ DEFAULT_RELAY = "maildir:./var/outbox"
 DEFAULT_STORE = "sqlite:///./var/gateway.db"
 DEFAULT_POLICIES = "./policies"
 DEFAULT_ALLOWED_CLIENTS = ("127.0.0.0/8", "::1/128")
+DEFAULT_PROXY_TRUSTED = ("127.0.0.1/32", "::1/128")
 MIB = 1024 * 1024
 
 
@@ -104,6 +105,11 @@ class Settings(_Strict):
     allowed_clients: tuple[Network, ...] = Field(
         default=DEFAULT_ALLOWED_CLIENTS, validate_default=True
     )
+    # Behind HAProxy (or another load balancer): every connection starts with a PROXY
+    # protocol header (v1 or v2) naming the real client, which allowed_clients then
+    # judges. Only peers in proxy_trusted may send one; anyone else is disconnected.
+    proxy_protocol: bool = False
+    proxy_trusted: tuple[Network, ...] = Field(default=DEFAULT_PROXY_TRUSTED, validate_default=True)
     max_message_size: int = Field(default=25 * MIB, gt=0)
     max_recipients: int = Field(default=100, gt=0)
     idle_timeout: float = Field(default=300.0, gt=0)
@@ -121,7 +127,7 @@ class Settings(_Strict):
     tls: TlsSettings | None = None
     auth: AuthSettings | None = None
 
-    @field_validator("allowed_clients", mode="before")
+    @field_validator("allowed_clients", "proxy_trusted", mode="before")
     @classmethod
     def _networks(cls, value: Any) -> tuple[Network, ...]:
         if not isinstance(value, list | tuple):
@@ -143,13 +149,21 @@ class Settings(_Strict):
 
     def allows(self, address: str) -> bool:
         """Whether a client address is inside `allowed_clients` (IPv4-mapped IPv6 counts)."""
-        try:
-            ip = ipaddress.ip_address(address.split("%", 1)[0])
-        except ValueError:
-            return False
-        if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-            ip = ip.ipv4_mapped
-        return any(ip in network for network in self.allowed_clients)
+        return _inside(address, self.allowed_clients)
+
+    def trusts_proxy(self, address: str) -> bool:
+        """Whether a TCP peer may send a PROXY header (is one of our load balancers)."""
+        return _inside(address, self.proxy_trusted)
+
+
+def _inside(address: str, networks: tuple[Network, ...]) -> bool:
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return any(ip in network for network in networks)
 
 
 def _describe(error: Any, config_file: Path | None, flags: set[str]) -> str:

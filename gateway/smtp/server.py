@@ -16,6 +16,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+import structlog
+from aiosmtpd.proxy_protocol import get_proxy
 from aiosmtpd.smtp import SMTP, Envelope, syntax
 
 from gateway.smtp.replies import (
@@ -81,6 +83,9 @@ class ListenerState:
     max_connections: int = 1000
     stress_timeout: float = 10.0
     budget: MemoryBudget = field(default_factory=lambda: MemoryBudget(256 * 1024 * 1024))
+    # Set when the listener sits behind a load balancer speaking the PROXY protocol:
+    # whether a TCP peer may send the header (see `GatewaySMTP._read_proxy_header`).
+    proxy_trusted: Callable[[str], bool] | None = None
     sessions: set[GatewaySMTP] = field(default_factory=set)
     background: BackgroundTasks = field(default_factory=BackgroundTasks)
 
@@ -137,6 +142,9 @@ class _FairReader(asyncio.StreamReader):
 
 
 _LINES_PER_YIELD = 128
+log = structlog.get_logger()
+
+PROXY_HEADER_TIMEOUT = 10.0  # seconds for the load balancer's PROXY header
 FAIR_READ_FROM = 256 * 1024  # bytes declared with SIZE= at MAIL FROM
 
 
@@ -146,6 +154,7 @@ class GatewaySMTP(SMTP):
         # on every new connection, which would evaluate each property once more.
         self.peer_allowed = False
         self.over_limit = False
+        self.awaiting_proxy_header = False
         super().__init__(handler, **kwargs)
         self.state = state
         self._replies = _translations(kwargs.get("data_size_limit") or 0)
@@ -162,7 +171,11 @@ class GatewaySMTP(SMTP):
         outside DATA gets a 501 and the connection is closed, so no half-address is
         ever taken as an envelope address. (Message content is normalised elsewhere.)
         """
-        if not self._receiving_data and self._has_bare_lf(data):
+        if (
+            not self._receiving_data
+            and not self.awaiting_proxy_header  # binary v2 headers hold LF bytes
+            and self._has_bare_lf(data)
+        ):
             with contextlib.suppress(Exception):
                 self._writer.write(f"{BARE_LF_IN_COMMAND}\r\n".encode())
             self._close()
@@ -216,6 +229,7 @@ class GatewaySMTP(SMTP):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
+        self.awaiting_proxy_header = self.state.proxy_trusted is not None
         self.over_limit = len(self.state.sessions) >= self.state.max_connections
         if self.over_limit:
             return  # answered 421 by _handle_client, never counted
@@ -242,11 +256,53 @@ class GatewaySMTP(SMTP):
 
     # --- admission -------------------------------------------------------------
 
-    def peer_host(self) -> str:
+    def tcp_peer_host(self) -> str:
         peer = self.session.peer if self.session is not None else None
         return str(peer[0]) if isinstance(peer, tuple) and peer else ""
 
+    def peer_host(self) -> str:
+        """The client's address: the one a trusted PROXY header names, else the TCP peer."""
+        proxy = self.session.proxy_data if self.session is not None else None
+        if proxy is not None and proxy.src_addr is not None:
+            return str(proxy.src_addr)
+        return self.tcp_peer_host()
+
+    async def _read_proxy_header(self, trusted: Callable[[str], bool]) -> bool:
+        """The PROXY header (v1 or v2, parsed by aiosmtpd) before anything else.
+
+        A peer that is not one of our load balancers, a missing or broken header, or
+        bytes following the header before the greeting: disconnected without a reply
+        (what follows is not SMTP the client meant, and a reply could be read by the
+        balancer as the client's). A `LOCAL` header (the balancer's own health check)
+        leaves the balancer as the client.
+        """
+        session = self.session
+        peer = self.tcp_peer_host()
+        if session is None or not trusted(peer):
+            log.warning("proxy_refused", peer=peer, detail="not in proxy_trusted")
+            self._close()
+            return False
+        self._reset_timeout(PROXY_HEADER_TIMEOUT)
+        data = await get_proxy(self._reader)
+        self.awaiting_proxy_header = False
+        if not data or not data.valid:
+            log.warning("proxy_header_invalid", peer=peer, error=getattr(data, "error", ""))
+            self._close()
+            return False
+        if self._reader._buffer:  # type: ignore[attr-defined]  # StreamReader's own buffer
+            # Bytes after the header before our greeting: a client talking before it
+            # may (postscreen's "pregreet"), and bytes that skipped the bare-LF check.
+            log.warning("proxy_pregreet", peer=peer, client=str(data.src_addr))
+            self._close()
+            return False
+        session.proxy_data = data
+        self._reset_timeout()
+        return True
+
     async def _handle_client(self) -> None:
+        trusted = self.state.proxy_trusted
+        if trusted is not None and not await self._read_proxy_header(trusted):
+            return
         self.peer_allowed = self.state.client_allowed(self.peer_host())
         if self.over_limit:
             await self.push(str(TOO_MANY_CONNECTIONS))
