@@ -1,0 +1,135 @@
+"""All cores: msg/s of `gateway serve --workers 1` and `--workers 2` against a bare proxy.
+
+The load must not eat the cores the gateway is meant to use, so both ends are
+Postfix's C tools: smtp-source sends (each message on a new connection, 32 at
+once), smtp-sink receives. The bare pass-through proxy (one Python process)
+is the baseline measured in the same run; runs alternate the three so machine
+noise hits all alike; the report gives medians and the 1 -> 2 worker speed-up.
+
+    python bench/workers_bench.py [--runs 5] [--messages 3000] [--sessions 32] [--size 5000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from proxy_bench import HERE, free_port, policy_directory, start, start_smtp_sink, stop, wait_port
+
+KINDS = ("bare", "workers1", "workers2")
+
+
+async def smtp_source(port: int, messages: int, sessions: int, size: int) -> float:
+    """Seconds smtp-source takes to hand `messages` over, or an error."""
+    tool = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
+    started = time.perf_counter()
+    process = await asyncio.create_subprocess_exec(
+        tool,
+        "-s",
+        str(sessions),
+        "-m",
+        str(messages),
+        "-l",
+        str(size),
+        "-f",
+        "agent@acme.example",
+        "-t",
+        "maria@customer.test",
+        f"127.0.0.1:{port}",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await process.communicate()
+    if process.returncode != 0 or output.strip():
+        raise RuntimeError(f"smtp-source: {output.decode(errors='replace').strip()[:300]}")
+    return time.perf_counter() - started
+
+
+def argv_for(kind: str, port: int, sink_port: int, args: argparse.Namespace) -> list[str]:
+    if kind == "bare":
+        return [sys.executable, str(HERE / "bare_proxy.py"), str(port), str(sink_port)]
+    return [
+        sys.executable,
+        "-m",
+        "gateway",
+        "serve",
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--relay",
+        f"smtp://127.0.0.1:{sink_port}",
+        "--policies",
+        str(args.policies),
+        "--store",
+        f"sqlite:///{args.workdir}/{kind}.db",
+        "--workers",
+        kind.removeprefix("workers"),
+    ]
+
+
+async def measure(kind: str, sink_port: int, args: argparse.Namespace) -> float:
+    port = free_port()
+    process = await start(argv_for(kind, port, sink_port, args), args.workdir)
+    try:
+        await wait_port(port)
+        await smtp_source(port, args.warmup, args.sessions, args.size)
+        seconds = await smtp_source(port, args.messages, args.sessions, args.size)
+        return args.messages / seconds
+    finally:
+        await stop(process)
+
+
+async def main(args: argparse.Namespace) -> None:
+    args.policies = policy_directory(args.policies)
+    args.workdir = Path(tempfile.mkdtemp(prefix="gateway-bench-workers-"))
+    sink, sink_port = await start_smtp_sink(args.workdir)
+    rates: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    print(
+        f"# {args.messages} messages x {args.size} B, {args.sessions} smtp-source sessions, "
+        f"new connection per message, relay = smtp-sink, {args.runs} runs, "
+        f"policies: {args.policies}"
+    )
+    try:
+        for run in range(1, args.runs + 1):
+            order = KINDS if run % 2 else tuple(reversed(KINDS))
+            for kind in order:
+                rate = await measure(kind, sink_port, args)
+                rates[kind].append(rate)
+                print(f"run {run} {kind:9s} {rate:8.1f} msg/s", flush=True)
+    finally:
+        await stop(sink)
+        shutil.rmtree(args.workdir, ignore_errors=True)
+    median = {kind: statistics.median(values) for kind, values in rates.items()}
+    for kind in KINDS:
+        ratio = median[kind] / median["bare"]
+        print(f"median {kind:9s} {median[kind]:8.1f} msg/s  ({ratio:.2f}x bare)")
+    speedups = [two / one for one, two in zip(rates["workers1"], rates["workers2"], strict=True)]
+    print(
+        f"speed-up 1 -> 2 workers: {median['workers2'] / median['workers1']:.2f} (medians), "
+        f"per run {', '.join(f'{s:.2f}' for s in speedups)}"
+    )
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--messages", type=int, default=3000)
+    parser.add_argument("--warmup", type=int, default=300)
+    parser.add_argument("--sessions", type=int, default=32)
+    parser.add_argument("--size", type=int, default=5000)
+    parser.add_argument(
+        "--policies",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "gateway-bench-no-policies",
+        help="policy directory for the gateway (default: none)",
+    )
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(parse_args()))
