@@ -23,6 +23,7 @@ import asyncio
 import contextlib
 import os
 import select
+import selectors
 import signal
 import socket
 import sys
@@ -30,6 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
+from typing import Any
 
 import structlog
 
@@ -241,6 +243,32 @@ def _write_beat(fd: int, beat: bytes, supervisor: int) -> bool:
     return True
 
 
+class ExclusiveAcceptSelector(selectors.EpollSelector):
+    """asyncio's epoll selector, with the shared listening sockets added EPOLLEXCLUSIVE.
+
+    Without it every idle worker wakes for every new connection and all but one
+    find nothing to accept (the thundering herd: wasted CPU on a busy host). With
+    it the kernel wakes one worker that sleeps in epoll_wait, so an idle worker
+    takes the connection and a busy one is left alone (nginx does the same).
+    """
+
+    def __init__(self, exclusive: set[int]) -> None:
+        super().__init__()
+        self._exclusive = exclusive
+
+    def register(self, fileobj: Any, events: int, data: Any = None) -> selectors.SelectorKey:
+        fd = self._fileobj_lookup(fileobj)  # type: ignore[attr-defined]
+        if fd not in self._exclusive or events != selectors.EVENT_READ:
+            return super().register(fileobj, events, data)
+        key = selectors._BaseSelectorImpl.register(self, fileobj, events, data)
+        try:
+            self._selector.register(fd, select.EPOLLIN | select.EPOLLEXCLUSIVE)  # type: ignore[attr-defined]
+        except BaseException:
+            selectors._BaseSelectorImpl.unregister(self, fileobj)
+            raise
+        return key
+
+
 def supervise(settings: Settings, sockets: dict[str, socket.socket]) -> int:
     """Run `settings.workers` gateways on `sockets` until SIGTERM; the exit status."""
     from gateway.app import Gateway  # noqa: PLC0415 - imported before the fork, once
@@ -249,6 +277,8 @@ def supervise(settings: Settings, sockets: dict[str, socket.socket]) -> int:
         index: int, listeners: dict[str, socket.socket], beat: Callable[[], bool]
     ) -> int:
         gateway = Gateway(worker_settings(settings, index), sockets=listeners, heartbeat=beat)
-        return asyncio.run(gateway.run())
+        selector = ExclusiveAcceptSelector({listener.fileno() for listener in listeners.values()})
+        with asyncio.Runner(loop_factory=lambda: asyncio.SelectorEventLoop(selector)) as runner:
+            return runner.run(gateway.run())
 
     return Supervisor(settings.workers, sockets, run_worker).run()

@@ -62,8 +62,14 @@ async def test_two_workers_share_one_port_and_every_signal(
     started = named(gateway, "workers_started")[0]
     assert len(started["pids"]) == 2
     port = gateway.ports["outbound"]
-    for _ in range(60):  # one connection each: the kernel hands them to either worker
-        assert (await send_message(port, MESSAGE)).startswith("2.0.0")
+
+    # 10 clients at once, a connection per message: a new connection wakes a worker that
+    # is idle in epoll_wait (EPOLLEXCLUSIVE), so while one is busy the other takes it.
+    async def client() -> None:
+        for _ in range(6):
+            assert (await send_message(port, MESSAGE)).startswith("2.0.0")
+
+    await asyncio.gather(*(client() for _ in range(10)))
     assert len(sink.messages) == 60
     await events_until(gateway, lambda events: len(named(gateway, "message")) == 60)
     served = Counter(event["worker"] for event in named(gateway, "message"))
