@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 
-.PHONY: run test lint bench bench-instructions system-tools clean
+.PHONY: run test lint bench bench-workers bench-instructions system-tools clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,10 @@ lint: $(TEST_STAMP)
 ## bench: msg/s and latency, gateway vs a bare pass-through proxy (medians of 5 runs)
 bench: $(TEST_STAMP) system-tools
 	$(BIN)/python bench/proxy_bench.py
+
+## bench-workers: msg/s with --workers 1 and 2 against the bare proxy (load from smtp-source)
+bench-workers: $(TEST_STAMP) system-tools
+	cd bench && ../$(BIN)/python workers_bench.py
 
 ## bench-instructions: instructions per message under callgrind (noise-free ratio)
 bench-instructions: $(TEST_STAMP) system-tools

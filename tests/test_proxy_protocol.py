@@ -8,6 +8,7 @@ addresses (127.0.0.2 allowed, 127.0.0.3 not), HAProxy itself from 127.0.0.1.
 from __future__ import annotations
 
 import asyncio
+import gc
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -116,6 +117,28 @@ async def test_only_trusted_balancers_may_speak_proxy(proxied_gateway: Gateway) 
         assert await first_line(reader) == b""
         writer.close()
     assert any(e["event"] == "proxy_refused" and e["peer"] == "127.0.0.2" for e in logs)
+
+
+async def test_a_bare_tcp_check_is_dropped_quietly(proxied_gateway: Gateway) -> None:
+    """A health check that connects and hangs up: no error, the gateway serves on."""
+    loop = asyncio.get_running_loop()
+    errors: list[dict[str, object]] = []
+    loop.set_exception_handler(lambda _loop, context: errors.append(context))
+    try:
+        for _ in range(3):
+            _, writer = await asyncio.open_connection("127.0.0.1", port_of(proxied_gateway))
+            writer.close()
+            await writer.wait_closed()
+        await asyncio.sleep(0.2)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port_of(proxied_gateway))
+        writer.write(b"PROXY TCP4 127.0.0.2 127.0.0.1 5000 25\r\n")
+        assert (await first_line(reader)).startswith(b"220 ")
+        writer.close()
+        gc.collect()  # a task that died with an exception reports it when collected
+        await asyncio.sleep(0)
+    finally:
+        loop.set_exception_handler(None)
+    assert errors == []
 
 
 @pytest.mark.parametrize(

@@ -163,3 +163,21 @@ async def test_a_worker_that_cannot_start_stops_the_gateway(
     assert b'"event": "worker_crash_loop"' in out
     assert b'"event": "worker_failed"' in out
     assert b"Address already in use" in out
+
+
+async def test_workers_stop_when_the_supervisor_is_killed(
+    tmp_path: Path, sink: Sink, processes: list[GatewayProcess]
+) -> None:
+    """kill -9 of the supervisor alone (no systemd to clean up): the workers notice
+    within a heartbeat, drain and exit instead of serving on unsupervised."""
+    gateway = await start_workers(tmp_path, sink)
+    processes.append(gateway)
+    pids = named(gateway, "workers_started")[0]["pids"]
+    os.kill(gateway.process.pid, signal.SIGKILL)
+    await events_until(gateway, lambda events: len(named(gateway, "gateway_stopped")) == 2)
+    assert {e["reason"] for e in named(gateway, "gateway_stopping")} == {"supervisor gone"}
+    for _ in range(50):
+        if not any(os.path.exists(f"/proc/{pid}") for pid in pids):
+            break
+        await asyncio.sleep(0.1)
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in pids)

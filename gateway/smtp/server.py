@@ -283,7 +283,7 @@ class GatewaySMTP(SMTP):
             self._close()
             return False
         self._reset_timeout(PROXY_HEADER_TIMEOUT)
-        data = await get_proxy(self._reader)
+        data = await get_proxy(self._reader)  # a peer hanging up first: aiosmtpd cancels us
         self.awaiting_proxy_header = False
         if not data or not data.valid:
             log.warning("proxy_header_invalid", peer=peer, error=getattr(data, "error", ""))
