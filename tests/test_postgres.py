@@ -91,6 +91,9 @@ def test_bad_store_url_options_are_refused(postgres_url: str) -> None:
         open_store(f"{postgres_url}&pool_max=many")
     with pytest.raises(StoreError, match="pool_min <= pool_max"):
         open_store(f"{postgres_url}&pool_min=4&pool_max=2")
+    with pytest.raises(StoreError, match="pool_min <= pool_max"):
+        open_store(f"{postgres_url}&pool_min=9")  # above the default pool_max (8)
+    open_store(f"{postgres_url}&pool_min=4").close()  # within the default pool_max
 
 
 def test_schema_from_the_future_is_refused(postgres_url: str) -> None:

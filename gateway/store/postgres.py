@@ -40,7 +40,7 @@ MIGRATION_LOCK = 0x6757_7374  # pg_advisory_xact_lock key: "gwst"
 THREAD_LOCK_SEED = 0x6757  # hashtextextended seed for per-thread locks
 
 # Gateway options in the store URL; everything else goes to libpq untouched.
-POOL_OPTIONS = {"pool_min": 1, "pool_max": 8, "pool_timeout": 5.0}
+POOL_OPTIONS: dict[str, float] = {"pool_min": 1, "pool_max": 8, "pool_timeout": 5.0}
 DEFAULT_CONNECT_TIMEOUT = "5"
 
 
@@ -65,9 +65,10 @@ class _Database:
 
 
 def split_url(url: str) -> tuple[str, dict[str, float]]:
-    """(libpq URL, pool options): the gateway's own `pool_*` keys come out of the query."""
+    """(libpq URL, pool options with their defaults): the gateway's own `pool_*` keys come
+    out of the query."""
     parts = urlsplit(url)
-    options: dict[str, float] = {}
+    options = dict(POOL_OPTIONS)
     kept: list[tuple[str, str]] = []
     for key, value in parse_qsl(parts.query, keep_blank_values=True):
         if key in POOL_OPTIONS:
@@ -79,7 +80,7 @@ def split_url(url: str) -> tuple[str, dict[str, float]]:
             kept.append((key, value))
     if not any(key == "connect_timeout" for key, _ in kept):
         kept.append(("connect_timeout", DEFAULT_CONNECT_TIMEOUT))
-    if options.get("pool_min", 1) < 1 or options.get("pool_max", 1) < options.get("pool_min", 1):
+    if not 1 <= options["pool_min"] <= options["pool_max"]:
         raise StoreError("store URL: need 1 <= pool_min <= pool_max")
     return urlunsplit(parts._replace(query=urlencode(kept))), options
 
@@ -125,11 +126,11 @@ class PostgresStore(SqlStore):
     def __init__(self, url: str) -> None:
         conninfo, options = split_url(url)
         self.description = describe(conninfo)
-        timeout = options.get("pool_timeout", float(POOL_OPTIONS["pool_timeout"]))
+        timeout = options["pool_timeout"]
         self._pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
             conninfo,
-            min_size=int(options.get("pool_min", POOL_OPTIONS["pool_min"])),
-            max_size=int(options.get("pool_max", POOL_OPTIONS["pool_max"])),
+            min_size=int(options["pool_min"]),
+            max_size=int(options["pool_max"]),
             timeout=timeout,
             check=ConnectionPool.check_connection,
             name="gateway-store",
