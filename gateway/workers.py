@@ -138,7 +138,7 @@ class Supervisor:
                 for name in ("NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID"):
                     os.environ.pop(name, None)  # the supervisor speaks to systemd
                 structlog.contextvars.bind_contextvars(worker=index)
-                beat = bytes([index % 256])
+                beat = bytes([index])  # workers <= 64: one byte names a worker
                 supervisor = os.getppid()
                 status = self.main(
                     index, self.sockets, lambda: _write_beat(self._beats_w, beat, supervisor)
@@ -190,9 +190,9 @@ class Supervisor:
         except BlockingIOError:
             return
         now = time.monotonic()
-        beating = {byte for byte in data}
+        beating = set(data)
         for worker in self.workers.values():
-            if worker.index % 256 in beating:
+            if worker.index in beating:
                 worker.ready = True
                 worker.last_beat = now
 

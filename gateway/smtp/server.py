@@ -33,6 +33,8 @@ if TYPE_CHECKING:
     from gateway.policy.loader import PolicySet
     from gateway.smtp.relay import RelayTransaction
 
+log = structlog.get_logger()
+
 
 class GatewayEnvelope(Envelope):
     """aiosmtpd's envelope plus the relay transaction mirrored alongside it."""
@@ -142,8 +144,6 @@ class _FairReader(asyncio.StreamReader):
 
 
 _LINES_PER_YIELD = 128
-log = structlog.get_logger()
-
 PROXY_HEADER_TIMEOUT = 10.0  # seconds for the load balancer's PROXY header
 FAIR_READ_FROM = 256 * 1024  # bytes declared with SIZE= at MAIL FROM
 

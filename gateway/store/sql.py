@@ -9,6 +9,7 @@ thread or release logic cannot reach one backend and miss the other.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from abc import ABC, abstractmethod
@@ -435,13 +436,10 @@ class SqlStore(ABC):
         One commit for a batch: the mail flow queues records and writes them together,
         so a busy gateway pays one transaction per batch, not one per message.
         """
-        for attempt in range(1, RECORD_ATTEMPTS + 1):
-            try:
+        for _ in range(RECORD_ATTEMPTS - 1):
+            with contextlib.suppress(TransientStoreError):
                 return self._record_once(items)
-            except TransientStoreError:
-                if attempt == RECORD_ATTEMPTS:
-                    raise
-        raise AssertionError("unreachable")  # pragma: no cover
+        return self._record_once(items)
 
     def _record_once(self, items: Sequence[CustomerMessage | ReplyFacts]) -> RecordResults:
         """Two gateways writing one thread can deadlock on PostgreSQL; the batch is retried."""
