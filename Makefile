@@ -41,7 +41,7 @@ bench: $(TEST_STAMP) system-tools
 
 ## bench-workers: msg/s with --workers 1 and 2 against the bare proxy (load from smtp-source)
 bench-workers: $(TEST_STAMP) system-tools
-	cd bench && ../$(BIN)/python workers_bench.py
+	$(BIN)/python bench/workers_bench.py
 
 ## bench-instructions: instructions per message under callgrind (noise-free ratio)
 bench-instructions: $(TEST_STAMP) system-tools

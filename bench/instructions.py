@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from proxy_bench import (
     HERE,
+    add_policies_option,
     free_port,
     load,
     policy_directory,
@@ -99,9 +100,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--messages", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--size", type=int, default=5000)
-    parser.add_argument(
-        "--policies", type=Path, default=Path(tempfile.gettempdir()) / "gateway-bench-no-policies"
-    )
+    add_policies_option(parser)
     return parser.parse_args()
 
 

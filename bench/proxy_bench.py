@@ -273,6 +273,16 @@ async def main(args: argparse.Namespace) -> None:
     )
 
 
+def add_policies_option(parser: argparse.ArgumentParser) -> None:
+    """--policies for every bench that starts the gateway (default: an empty directory)."""
+    parser.add_argument(
+        "--policies",
+        type=Path,
+        default=Path(tempfile.gettempdir()) / "gateway-bench-no-policies",
+        help="policy directory for the gateway (default: none)",
+    )
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5)
@@ -280,12 +290,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--size", type=int, default=5000)
-    parser.add_argument(
-        "--policies",
-        type=Path,
-        default=Path(tempfile.gettempdir()) / "gateway-bench-no-policies",
-        help="policy directory for the gateway (default: none)",
-    )
+    add_policies_option(parser)
     parser.add_argument(
         "--signing",
         choices=["none", "rsa", "ed25519"],

@@ -20,7 +20,18 @@ import tempfile
 import time
 from pathlib import Path
 
-from proxy_bench import HERE, free_port, policy_directory, start, start_smtp_sink, stop, wait_port
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from proxy_bench import (
+    HERE,
+    add_policies_option,
+    free_port,
+    policy_directory,
+    start,
+    start_smtp_sink,
+    stop,
+    wait_port,
+)
 
 KINDS = ("bare", "workers1", "workers2")
 
@@ -122,12 +133,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=300)
     parser.add_argument("--sessions", type=int, default=32)
     parser.add_argument("--size", type=int, default=5000)
-    parser.add_argument(
-        "--policies",
-        type=Path,
-        default=Path(tempfile.gettempdir()) / "gateway-bench-no-policies",
-        help="policy directory for the gateway (default: none)",
-    )
+    add_policies_option(parser)
     return parser.parse_args()
 
 

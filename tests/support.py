@@ -9,6 +9,7 @@ import ssl
 import tempfile
 import warnings
 from dataclasses import dataclass, field
+from email.parser import BytesHeaderParser
 from typing import Any
 
 import aiosmtplib
@@ -25,6 +26,11 @@ class SunkMessage:
     rcpt_tos: list[str]
     content: bytes
     mail_options: list[str]
+
+    @property
+    def message_id(self) -> str | None:
+        """Read with the standard library's parser, not the gateway's own."""
+        return BytesHeaderParser().parsebytes(self.content)["Message-ID"]
 
 
 @dataclass

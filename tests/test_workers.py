@@ -10,14 +10,13 @@ import asyncio
 import os
 import signal
 import socket
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import aiosmtplib
 
-from tests.process import GatewayProcess
+from tests.process import GatewayProcess, run_cli
 from tests.support import Sink, send_message
 
 MESSAGE = (
@@ -26,8 +25,9 @@ MESSAGE = (
 )
 
 
-async def start_workers(tmp_path: Path, sink: Sink, *extra: str) -> GatewayProcess:
-    gateway = await GatewayProcess.start(
+def two_workers(tmp_path: Path, sink: Sink) -> tuple[str, ...]:
+    """`gateway serve` flags: two workers relaying to `sink`, a store in `tmp_path`."""
+    return (
         "--listen",
         "127.0.0.1:0",
         "--relay",
@@ -36,9 +36,11 @@ async def start_workers(tmp_path: Path, sink: Sink, *extra: str) -> GatewayProce
         f"sqlite:///{tmp_path / 'gateway.db'}",
         "--workers",
         "2",
-        *extra,
-        cwd=tmp_path,
     )
+
+
+async def start_workers(tmp_path: Path, sink: Sink) -> GatewayProcess:
+    gateway = await GatewayProcess.start(*two_workers(tmp_path, sink), cwd=tmp_path)
     await gateway.wait_for_event("workers_started")
     return gateway
 
@@ -119,8 +121,8 @@ async def test_a_killed_worker_is_replaced_and_no_message_is_lost(
     assert exited["exit_status"] == -signal.SIGKILL
     await events_until(gateway, lambda events: len(named(gateway, "gateway_started")) == 3)
     await send_all(30, 10)
-    arrived = {m.content.split(b"Message-ID: ")[1].split(b"\r\n")[0] for m in sink.messages}
-    assert arrived == {f"<{n}@t>".encode() for n in range(40)}
+    arrived = {m.message_id for m in sink.messages}
+    assert arrived == {f"<{n}@t>" for n in range(40)}
     assert len(sink.messages) - 40 <= retried  # a duplicate only where a 250 was cut off
     assert await gateway.stop() == 0
 
@@ -136,33 +138,15 @@ async def test_a_worker_that_cannot_start_stops_the_gateway(
         probe.close()
         taken.bind(("127.0.0.1", base + 1))
         taken.listen()
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "gateway",
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--relay",
-            sink.url,
-            "--store",
-            f"sqlite:///{tmp_path / 'gateway.db'}",
-            "--policies",
-            str(tmp_path),
-            "--workers",
-            "2",
-            "--metrics",
-            f"127.0.0.1:{base}",
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-            start_new_session=True,
+        (tmp_path / "policies").mkdir()
+        status, out, err = await run_cli(
+            "serve", *two_workers(tmp_path, sink), "--metrics", f"127.0.0.1:{base}", cwd=tmp_path
         )
-        out, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 1
-    assert b"Traceback" not in out + err
-    assert b'"event": "worker_crash_loop"' in out
-    assert b'"event": "worker_failed"' in out
-    assert b"Address already in use" in out
+    assert status == 1
+    assert "Traceback" not in out + err
+    assert '"event": "worker_crash_loop"' in out
+    assert '"event": "worker_failed"' in out
+    assert "Address already in use" in out
 
 
 async def test_workers_stop_when_the_supervisor_is_killed(
