@@ -7,7 +7,7 @@ for a signature and cannot get one is not sent (the caller answers 451).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gateway.dkim_sign import Signer, is_broken_by, load_signing_key
 from gateway.headers import join_message, split_message
@@ -34,19 +34,34 @@ def _drop_broken_signatures(content: bytes, plan: list[Rewrite]) -> tuple[bytes,
     return join_message(kept, rest), len(fields) - len(kept)
 
 
-def prepare(content: bytes, mail_from: str, decision: Decision) -> Outgoing:
-    """The envelope sender and bytes to relay; raises SigningError when signing fails."""
-    if decision.named is None:
-        return Outgoing(mail_from, content)
-    policy = decision.named.policy
+def rewrite(content: bytes, mail_from: str, decision: Decision) -> Outgoing:
+    """The rewritten envelope sender and bytes, stale signatures dropped, not yet signed."""
     plan = list(decision.rewrites)
     sender = next((r.after for r in plan if r.field == "MAIL FROM"), mail_from)
     content = apply_header_rewrites(content, plan)
     content, removed = _drop_broken_signatures(content, plan)
-    signature = None
-    if policy.dkim is not None:
-        key = load_signing_key(policy.dkim.key)
-        signer = Signer(policy.dkim.domain, policy.dkim.selector, key)
-        content = signer.sign(content)
-        signature = f"d={policy.dkim.domain} s={policy.dkim.selector} a={key.algorithm.decode()}"
-    return Outgoing(sender, content, tuple(plan), removed, signature)
+    return Outgoing(sender, content, tuple(plan), removed)
+
+
+def signer_for(decision: Decision) -> Signer | None:
+    """The policy's signer (key read once per file version); raises SigningError."""
+    if decision.named is None or decision.named.policy.dkim is None:
+        return None
+    dkim = decision.named.policy.dkim
+    return Signer(dkim.domain, dkim.selector, load_signing_key(dkim.key))
+
+
+def describe(signer: Signer) -> str:
+    """The `dkim` field of the `message` log line."""
+    return f"d={signer.domain} s={signer.selector} a={signer.key.algorithm.decode()}"
+
+
+def prepare(content: bytes, mail_from: str, decision: Decision) -> Outgoing:
+    """The envelope sender and bytes to relay; raises SigningError when signing fails."""
+    if decision.named is None:
+        return Outgoing(mail_from, content)
+    outgoing = rewrite(content, mail_from, decision)
+    signer = signer_for(decision)
+    if signer is None:
+        return outgoing
+    return replace(outgoing, content=signer.sign(outgoing.content), signature=describe(signer))

@@ -9,16 +9,18 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 
 from gateway.dkim_sign import SigningError
 from gateway.hold_notice import send_notice
+from gateway.holding import held_message, hold
 from gateway.ids import new_queue_id
 from gateway.message import MessageView
 from gateway.metrics import Metrics
+from gateway.offload import sized_call
+from gateway.outcome import log_message, outcome_of
 from gateway.outgoing import Outgoing, prepare
 from gateway.policy.engine import Decision, evaluate
 from gateway.policy.loader import PolicySet
@@ -37,22 +39,11 @@ from gateway.smtp.replies import (
     one_line,
 )
 from gateway.smtp.server import GatewayEnvelope, GatewaySMTP, declared_size
-from gateway.store.base import HeldMessage, Store, StoreError
+from gateway.store.base import HeldMessage, Store
 from gateway.tasks import BackgroundTasks
 from gateway.thread_recorder import ThreadRecorder
 
 log = structlog.get_logger()
-
-# Judging, rewriting and signing a 5 KB reply takes well under a millisecond; above this
-# size the work (MIME parsing, canonicalisation, hashing grow with the body) moves off the
-# event loop, so one 1 MB message does not stall every other session for ~16 ms.
-INLINE_PREPARE_LIMIT = 128 * 1024
-
-
-def _outcome(reply: Reply) -> str:
-    if reply.ok:
-        return "accepted"
-    return "tempfail" if reply.temporary else "refused"
 
 
 def _rejection(decision: Decision) -> Reply:
@@ -97,33 +88,19 @@ class RelayHandler:
         """Commit the message for review; 250 only once it is on disk, 451 if it cannot be."""
         if self.store is None:
             return HOLD_UNAVAILABLE
-        held = HeldMessage(
-            id=envelope.queue_id or new_queue_id(),
-            received_at=datetime.now(UTC),
+        held = held_message(
+            envelope.queue_id or new_queue_id(),
             mail_from=envelope.mail_from or "",
-            rcpt_tos=tuple(envelope.rcpt_tos),
+            rcpt_tos=envelope.rcpt_tos,
             content=content,
-            subject=view.subject,
-            message_id=view.message_id,
-            thread_key=(view.references or view.in_reply_to or (None,))[0],
-            policy=decision.policy,
-            findings=tuple(finding.as_json() for finding in decision.findings),
+            view=view,
+            decision=decision,
         )
-        failure: str | None = None
-        try:
-            await asyncio.to_thread(self.store.hold, held)
-        except StoreError as exc:
-            failure = str(exc)
-        if failure is not None:
-            log.error("hold_store_failed", error=failure)
-            return Reply(
-                451, "4.3.0 The message needs review but could not be stored; try again later"
-            )
-        log.info("message_held", id=held.id, reasons=held.reasons, policy=held.policy)
+        reply = await hold(self.store, held)
         named = decision.named
-        if named is not None and named.policy.hold.notify_sender and held.mail_from:
+        if reply.ok and named is not None and named.policy.hold.notify_sender and held.mail_from:
             self.background.spawn(self._notify(held))
-        return Reply(250, f"2.0.0 held for review {held.id}")
+        return reply
 
     async def _notify(self, held: HeldMessage) -> None:
         """After the 250: a notice that fails is logged, never retried into a loop."""
@@ -253,35 +230,22 @@ class RelayHandler:
         fixed: bool,
     ) -> None:
         """The `message` log line (contract), rewrite events and metrics of one transaction."""
-        content = view.raw
-        if outgoing is not None and reply.ok:
-            for change in outgoing.rewrites:
-                log.info(
-                    "sender_rewritten", field=change.field, before=change.before, after=change.after
-                )
-                if self.metrics is not None:
-                    self.metrics.rewrite(change.field)
         if self.metrics is not None:
+            if outgoing is not None and reply.ok:
+                for change in outgoing.rewrites:
+                    self.metrics.rewrite(change.field)
             findings = [finding.as_json() for finding in decision.findings]
-            self.metrics.message(self.leg, decision.action, _outcome(reply), findings)
-        log.info(
-            "message",
-            action=decision.action,
-            reasons=decision.reasons,
-            policy=decision.policy,
-            findings=[finding.as_json() for finding in decision.findings],
-            rewrites=[change.as_json() for change in outgoing.rewrites] if outgoing else [],
-            dkim=outgoing.signature if outgoing else None,
-            dkim_removed=outgoing.removed_signatures if outgoing else 0,
+            self.metrics.message(self.leg, decision.action, outcome_of(reply), findings)
+        log_message(
+            view=view,
+            decision=decision,
+            outgoing=outgoing,
+            reply=reply,
             mail_from=envelope.mail_from,
             rcpt_tos=list(envelope.rcpt_tos),
-            message_id=view.message_id,
-            size=len(content),
-            bare_line_endings_fixed=fixed,
-            outcome=_outcome(reply),
-            reply=str(reply),
             relay=self.relay.description,
-            duration_ms=round((time.monotonic() - envelope.started) * 1000, 1),
+            started=envelope.started,
+            bare_line_endings_fixed=fixed,
         )
 
     def _record(self, view: MessageView, queue_id: str, sender: str, decision: Decision) -> None:
@@ -301,19 +265,14 @@ class RelayHandler:
         """Judge the message; a big one in a worker thread (MIME parsing grows with size)."""
         if policies is None:
             return Decision("relay", None, ())
-        if len(view.raw) > INLINE_PREPARE_LIMIT:
-            return await asyncio.to_thread(evaluate, view, mail_from, policies, customer_text)
-        return evaluate(view, mail_from, policies, customer_text)
+        return await sized_call(len(view.raw), evaluate, view, mail_from, policies, customer_text)
 
     async def _prepare(
         self, content: bytes, mail_from: str, decision: Decision
     ) -> tuple[Outgoing | None, Reply]:
         """Rewrite and sign; big messages in a worker thread so the loop keeps serving."""
         try:
-            if len(content) > INLINE_PREPARE_LIMIT:
-                outgoing = await asyncio.to_thread(prepare, content, mail_from, decision)
-            else:
-                outgoing = prepare(content, mail_from, decision)
+            outgoing = await sized_call(len(content), prepare, content, mail_from, decision)
         except SigningError as exc:
             failure = str(exc)
         else:

@@ -1,0 +1,63 @@
+"""The `message` log line (contract) and its `sender_rewritten` companions, for both fronts.
+
+One function, so a transaction through the SMTP proxy and one through the milter
+are logged with the same fields and the same meanings.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import structlog
+
+from gateway.message import MessageView
+from gateway.outgoing import Outgoing
+from gateway.policy.engine import Decision
+from gateway.smtp.replies import Reply
+
+log = structlog.get_logger()
+
+
+def outcome_of(reply: Reply) -> str:
+    if reply.ok:
+        return "accepted"
+    return "tempfail" if reply.temporary else "refused"
+
+
+def log_message(
+    *,
+    view: MessageView,
+    decision: Decision,
+    outgoing: Outgoing | None,
+    reply: Reply,
+    mail_from: str | None,
+    rcpt_tos: list[str],
+    relay: str,
+    started: float,
+    **extra: Any,
+) -> None:
+    if outgoing is not None and reply.ok:
+        for change in outgoing.rewrites:
+            log.info(
+                "sender_rewritten", field=change.field, before=change.before, after=change.after
+            )
+    log.info(
+        "message",
+        action=decision.action,
+        reasons=decision.reasons,
+        policy=decision.policy,
+        findings=[finding.as_json() for finding in decision.findings],
+        rewrites=[change.as_json() for change in outgoing.rewrites] if outgoing else [],
+        dkim=outgoing.signature if outgoing else None,
+        dkim_removed=outgoing.removed_signatures if outgoing else 0,
+        mail_from=mail_from,
+        rcpt_tos=rcpt_tos,
+        message_id=view.message_id,
+        size=len(view.raw),
+        outcome=outcome_of(reply),
+        reply=str(reply),
+        relay=relay,
+        duration_ms=round((time.monotonic() - started) * 1000, 1),
+        **extra,
+    )
