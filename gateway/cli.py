@@ -87,6 +87,54 @@ def serve(config_file: Path | None, log_format: str, **flags: Any) -> None:
     sys.exit(status)
 
 
+@main.command()
+@click.option("--config", "config_file", type=click.Path(path_type=Path), help="TOML config file.")
+@click.option(
+    "--listen",
+    "milter_listen",
+    help="inet:HOST:PORT or unix:PATH for Postfix's smtpd_milters (default inet:127.0.0.1:8894).",
+)
+@click.option("--policies", help="Directory of policy files.")
+@click.option("--store", help="sqlite:///PATH or postgresql://...")
+@click.option(
+    "--hold",
+    "milter_hold",
+    type=click.Choice(["store", "quarantine"]),
+    help="Held replies: into the gateway's store (then discarded by Postfix; default) "
+    "or into Postfix's hold queue.",
+)
+@click.option(
+    "--dkim",
+    "milter_dkim",
+    type=click.Choice(["sign", "off"]),
+    help="sign: add the policy's DKIM signature (default); off: leave it to OpenDKIM.",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(["json", "console"]),
+    default="json",
+    show_default=True,
+    help="json for journald and log shippers, console for a terminal.",
+)
+def milter(config_file: Path | None, log_format: str, **flags: Any) -> None:
+    """Run the gateway's checks, rewrites and signing as a Postfix/Sendmail milter."""
+    settings = settings_or_exit(config_file, flags)
+    configure_logging("json" if log_format == "json" else "console")
+    from gateway.milter.server import MilterGateway  # noqa: PLC0415
+
+    try:
+        gateway = MilterGateway(settings)
+    except PolicyError as exc:
+        fail_with_problems(exc, USAGE_ERROR)
+    except StoreError as exc:
+        fail(f"cannot open the store: {exc}")
+    try:
+        status = asyncio.run(gateway.run())
+    except OSError as exc:
+        fail(f"cannot start: {exc.strerror or exc}")
+    sys.exit(status)
+
+
 def serve_workers(checked: Gateway) -> NoReturn:
     """The supervisor path: the checked gateway's store is closed (no connection or pool
     thread may cross a fork; migrations have run), the ports are bound once, workers fork."""

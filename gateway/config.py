@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -27,6 +27,7 @@ DEFAULT_LISTEN = "127.0.0.1:10025"
 DEFAULT_RELAY = "maildir:./var/outbox"
 DEFAULT_STORE = "sqlite:///./var/gateway.db"
 DEFAULT_POLICIES = "./policies"
+DEFAULT_MILTER_LISTEN = "inet:127.0.0.1:8894"
 DEFAULT_ALLOWED_CLIENTS = ("127.0.0.0/8", "::1/128")
 DEFAULT_PROXY_TRUSTED = ("127.0.0.1/32", "::1/128")
 MIB = 1024 * 1024
@@ -50,6 +51,16 @@ def parse_host_port(value: str) -> tuple[str, int]:
     if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
         raise ValueError(f"{value!r} has no valid port (0-65535)")
     return host, int(port_text)
+
+
+def parse_milter_listen(spec: str) -> tuple[str, int] | Path:
+    """Postfix's own spelling of a milter address: ``inet:HOST:PORT`` or ``unix:/PATH``."""
+    kind, sep, rest = spec.partition(":")
+    if sep and kind == "unix" and rest.startswith("/"):
+        return Path(rest)
+    if sep and kind in {"inet", "inet6"}:
+        return parse_host_port(rest)
+    raise ValueError(f"{spec!r} is not inet:HOST:PORT or unix:/ABSOLUTE/PATH")
 
 
 def _host_port(value: Any) -> tuple[str, int]:
@@ -124,6 +135,12 @@ class Settings(_Strict):
     # Gateway processes sharing the listening sockets (one per core; see gateway/workers.py).
     workers: int = Field(default=1, ge=1, le=64)
     hostname: str | None = None
+    # `gateway milter`: where Postfix's smtpd_milters connects (inet:HOST:PORT or unix:PATH);
+    # held replies go to the gateway's store ("store", then DISCARD) or to Postfix's hold
+    # queue ("quarantine"); "off" leaves DKIM signing to a milter after the gateway.
+    milter_listen: str = DEFAULT_MILTER_LISTEN
+    milter_hold: Literal["store", "quarantine"] = "store"
+    milter_dkim: Literal["sign", "off"] = "sign"
     tls: TlsSettings | None = None
     auth: AuthSettings | None = None
 
@@ -139,6 +156,12 @@ class Settings(_Strict):
             except ValueError as exc:
                 raise ValueError(f"{item!r} is not a network (CIDR)") from exc
         return tuple(networks)
+
+    @field_validator("milter_listen")
+    @classmethod
+    def _milter_listen(cls, value: str) -> str:
+        parse_milter_listen(value)
+        return value
 
     @field_validator("store")
     @classmethod

@@ -17,14 +17,18 @@ from gateway.smtp.replies import Reply
 from gateway.store.base import HeldMessage
 
 
+def approved(decision: Decision, view: MessageView, mail_from: str) -> Decision:
+    """A held message let go: the reviewer overrides the hold, not the rewrite or signing."""
+    named = decision.named
+    rewrites = tuple(plan_rewrites(view, mail_from, named.policy)) if named else ()
+    return Decision("relay", decision.policy, decision.findings, named, rewrites)
+
+
 def outgoing_for_release(held: HeldMessage, policies: PolicySet) -> Outgoing:
-    """What leaves: the reviewer overrides the hold, not the rewrite or signing rules."""
+    """What leaves: the same rewrite and a fresh signature as for a message never held."""
     view = MessageView(held.content)
     decision = evaluate(view, held.mail_from, policies)
-    named = decision.named
-    rewrites = tuple(plan_rewrites(view, held.mail_from, named.policy)) if named else ()
-    approved = Decision("relay", decision.policy, decision.findings, named, rewrites)
-    return prepare(held.content, held.mail_from, approved)
+    return prepare(held.content, held.mail_from, approved(decision, view, held.mail_from))
 
 
 async def deliver(

@@ -18,10 +18,11 @@ class GatewayProcess:
         self.events: list[dict[str, Any]] = []
         self.stderr = ""
         self.ports: dict[str, int] = {}
+        self.milter = ""  # `gateway milter`: the address Postfix should connect to
 
     @classmethod
-    async def start(cls, *args: str, cwd: Path) -> GatewayProcess:
-        """Start `gateway serve ARGS` in `cwd` and wait until every leg listens.
+    async def start(cls, *args: str, cwd: Path, command: str = "serve") -> GatewayProcess:
+        """Start `gateway COMMAND ARGS` in `cwd` and wait until every leg listens.
 
         The default policy directory is ./policies; unless a test names one, it gets an
         empty one in its own `cwd` (no policy: every message relayed unchanged).
@@ -32,7 +33,7 @@ class GatewayProcess:
             sys.executable,
             "-m",
             "gateway",
-            "serve",
+            command,
             *args,
             cwd=cwd,
             stdout=asyncio.subprocess.PIPE,
@@ -45,6 +46,9 @@ class GatewayProcess:
             event = await running.next_event(within=20)
             if event is None:
                 raise RuntimeError(f"gateway exited before listening: {running.stderr}")
+            if event["event"] == "milter_started":
+                running.milter = event["listen"]
+                return running
             if event["event"] == "gateway_started":
                 running.ports[event["leg"]] = int(event["listen"].rsplit(":", 1)[1])
                 if event["leg"] == "outbound" and "--inbound-listen" not in args:

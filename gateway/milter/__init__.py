@@ -1,0 +1,1 @@
+"""The gateway's engine as a Sendmail/Postfix milter (`gateway milter`)."""

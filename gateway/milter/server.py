@@ -1,0 +1,203 @@
+"""`gateway milter`: the listener Postfix's smtpd_milters points at, and its lifecycle.
+
+Shutdown follows the proxy's manners: on SIGTERM a message already past MAIL
+gets its answer, new MAIL commands are told 451 (Postfix keeps the mail and the
+client retries), idle connections are closed (Postfix then applies
+milter_default_action, which the README sets to tempfail), then the store closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import stat
+import time
+from pathlib import Path
+
+import structlog
+
+from gateway.config import Settings, parse_milter_listen
+from gateway.milter import protocol
+from gateway.milter.handler import MilterHandler
+from gateway.milter.session import MilterSession
+from gateway.notify import keep_watchdog_fed, notify, watchdog_interval
+from gateway.policy.reload import PolicyHolder
+from gateway.smtp.relay import make_relay
+from gateway.store import open_store
+from gateway.tasks import BackgroundTasks
+from gateway.thread_recorder import ThreadRecorder
+
+log = structlog.get_logger()
+
+DRAIN_POLL_SECONDS = 0.05
+UNIX_SOCKET_MODE = 0o660  # Postfix's user joins the gateway's group (README)
+
+
+class MilterGateway:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        policy_poll_seconds: float = 1.0,
+    ) -> None:
+        self.settings = settings
+        self.listen = parse_milter_listen(settings.milter_listen)
+        self.hostname = settings.hostname or socket.gethostname()
+        self.policies = PolicyHolder(settings.policies, poll_seconds=policy_poll_seconds)
+        self.store = open_store(settings.store)
+        holder = self.policies
+        self.threads = ThreadRecorder(self.store, lambda: holder.current)
+        self.handler = MilterHandler(
+            store=self.store,
+            threads=self.threads,
+            hold_mode=settings.milter_hold,
+            dkim_mode=settings.milter_dkim,
+            relay=make_relay(settings.relay, local_hostname=self.hostname),
+            hostname=self.hostname,
+            policies=lambda: holder.current,
+        )
+        self.server: asyncio.Server | None = None
+        self.sessions: dict[MilterSession, asyncio.StreamWriter] = {}
+        self._draining = False
+        self._stop = asyncio.Event()
+        self._tasks = BackgroundTasks()
+
+    @property
+    def address(self) -> str:
+        """The bound address in Postfix's spelling (port 0 resolved)."""
+        if isinstance(self.listen, Path) or self.server is None:
+            return self.settings.milter_listen
+        host, port = self.server.sockets[0].getsockname()[:2]
+        return f"inet:{host}:{port}"
+
+    async def start(self) -> None:
+        if isinstance(self.listen, Path):
+            self._remove_stale_socket(self.listen)
+            self.server = await asyncio.start_unix_server(self._serve, path=str(self.listen))
+            os.chmod(self.listen, UNIX_SOCKET_MODE)
+        else:
+            host, port = self.listen
+            self.server = await asyncio.start_server(
+                self._serve, host=host, port=port, reuse_address=True
+            )
+        self._tasks.spawn(self.policies.watch())
+        log.info(
+            "milter_started",
+            listen=self.address,
+            policies=[named.name for named in self.policies.current.policies],
+            hold=self.handler.hold_mode,
+            dkim=self.handler.dkim_mode,
+        )
+
+    @staticmethod
+    def _remove_stale_socket(path: Path) -> None:
+        """A socket left by a killed gateway would make the bind fail; other files are kept."""
+        with contextlib.suppress(FileNotFoundError):
+            if not stat.S_ISSOCK(path.lstat().st_mode):
+                raise OSError(f"{path} exists and is not a socket")
+            path.unlink()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        if len(self.sessions) >= self.settings.max_connections:
+            log.warning("milter_connection_refused", limit=self.settings.max_connections)
+            writer.close()
+            return
+        session = MilterSession(
+            self.handler.end_of_message,
+            lambda: self.policies.current,
+            max_message_size=self.settings.max_message_size,
+            draining=lambda: self._draining,
+        )
+        self.sessions[session] = writer
+        try:
+            await self._converse(session, reader, writer)
+        finally:
+            del self.sessions[session]
+            writer.close()
+
+    async def _converse(
+        self, session: MilterSession, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> None:
+        """Packets in, answers out, until the MTA quits; protocol faults end the connection."""
+        try:
+            while True:
+                async with asyncio.timeout(self.settings.idle_timeout):
+                    packet = await protocol.read_packet(reader)
+                if packet is None:
+                    return
+                answers = await session.handle(packet)
+                if answers is None:
+                    return
+                if answers:
+                    writer.writelines(answers)
+                    await writer.drain()
+        except protocol.ProtocolError as exc:
+            log.warning("milter_protocol_error", error=str(exc), client=session.client)
+        except TimeoutError:
+            log.info("milter_idle_timeout", seconds=self.settings.idle_timeout)
+        except (ConnectionError, OSError) as exc:
+            if session.in_message:
+                log.info("milter_connection_lost", error=str(exc))
+
+    def request_stop(self, reason: str = "signal") -> None:
+        if not self._stop.is_set():
+            log.info("gateway_stopping", reason=reason)
+            notify("STOPPING=1", "STATUS=finishing messages in flight")
+            self._stop.set()
+
+    def request_reload(self) -> None:
+        self._tasks.spawn(self._reload())
+
+    async def _reload(self) -> None:
+        notify("RELOADING=1", "STATUS=reloading policies")
+        ok = await self.policies.reload("SIGHUP")
+        status = "policies reloaded" if ok else "policy reload failed, previous policies in force"
+        notify("READY=1", f"STATUS={status}")
+
+    async def drain_and_close(self) -> None:
+        """Let messages in flight get their answer (up to shutdown_grace), then close."""
+        started = time.monotonic()
+        self._draining = True
+        if self.server is not None:
+            self.server.close()
+        deadline = started + self.settings.shutdown_grace
+        while time.monotonic() < deadline:
+            if not any(session.in_message for session in self.sessions):
+                break
+            await asyncio.sleep(DRAIN_POLL_SECONDS)
+        cut_off = sum(1 for session in self.sessions if session.in_message)
+        for writer in list(self.sessions.values()):
+            writer.close()  # the reading side ends; the session's task finishes by itself
+        if self.server is not None:
+            await self.server.wait_closed()
+        await self._tasks.cancel()
+        await self.handler.background.wait()
+        await self.handler.relay.close()
+        await self.threads.close()
+        self.store.close()
+        if isinstance(self.listen, Path):
+            with contextlib.suppress(OSError):
+                self.listen.unlink()
+        log.info(
+            "gateway_stopped",
+            drain_seconds=round(time.monotonic() - started, 3),
+            transactions_cut_off=cut_off,
+        )
+
+    async def run(self) -> int:
+        """Serve until SIGTERM/SIGINT, then drain; the exit status for `gateway milter`."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, self.request_stop, signal.Signals(signum).name)
+        loop.add_signal_handler(signal.SIGHUP, self.request_reload)
+        await self.start()
+        notify("READY=1", f"STATUS=milter listening: {self.address}", f"MAINPID={os.getpid()}")
+        interval = watchdog_interval()
+        if interval is not None:
+            self._tasks.spawn(keep_watchdog_fed(interval))
+        await self._stop.wait()
+        await self.drain_and_close()
+        return 0
