@@ -4,55 +4,19 @@ as helpdesks. These are the tools mail admins use themselves to test a mail path
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from gateway.app import Gateway
+from tests.postfix import smtp_sink
 from tests.process import GatewayProcess
 from tests.smtp_client import session
-from tests.support import Sink, free_port, port_of, require_tool, start_gateway
+from tests.support import Sink, port_of, require_tool, start_gateway
 
 MESSAGE = b"From: agent@acme.test\r\nSubject: Re: help\r\n\r\nHello,\r\nhere you go.\r\n"
-
-
-@contextlib.asynccontextmanager
-async def smtp_sink(*flags: str, dump_dir: Path | None = None) -> AsyncIterator[int]:
-    """Postfix's smtp-sink on a free loopback port, with fault-injection flags."""
-    binary = require_tool("smtp-sink")
-    port = free_port()
-    dump = ["-d", f"{dump_dir}/%M."] if dump_dir else []
-    process = await asyncio.create_subprocess_exec(
-        binary,
-        "-u",
-        "nobody",
-        *dump,
-        *flags,
-        f"127.0.0.1:{port}",
-        "64",
-        stdout=asyncio.subprocess.DEVNULL,
-        stderr=asyncio.subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(100):
-            if process.returncode is not None:
-                pytest.fail(f"smtp-sink {' '.join(flags)} exited with {process.returncode}")
-            try:
-                _, writer = await asyncio.open_connection("127.0.0.1", port)
-            except OSError:
-                await asyncio.sleep(0.05)
-                continue
-            writer.close()
-            break
-        yield port
-    finally:
-        if process.returncode is None:
-            process.kill()
-        await process.wait()
 
 
 async def one_transaction(port: int) -> dict[str, str]:
