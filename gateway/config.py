@@ -189,12 +189,16 @@ def _inside(address: str, networks: tuple[Network, ...]) -> bool:
     return any(ip in network for network in networks)
 
 
+# Settings whose command-line flag is not --KEY (`gateway milter --listen` sets milter_listen).
+_FLAG_OF = {"milter_listen": "--listen", "milter_hold": "--hold", "milter_dkim": "--dkim"}
+
+
 def _describe(error: Any, config_file: Path | None, flags: set[str]) -> str:
     location = ".".join(str(part) for part in error["loc"]) or "(top level)"
     top = str(error["loc"][0]) if error["loc"] else ""
     message = str(error["msg"]).removeprefix("Value error, ")
     if top in flags:
-        return f"--{top.replace('_', '-')}: {message}"
+        return f"{_FLAG_OF.get(top, '--' + top.replace('_', '-'))}: {message}"
     where = f"{config_file}: " if config_file is not None else ""
     if error["type"] == "extra_forbidden":
         return f"{where}unknown key {location!r}"

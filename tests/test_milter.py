@@ -337,7 +337,7 @@ async def test_mail_during_shutdown_is_451_and_message_in_flight_finishes(
 @pytest.mark.parametrize(
     ("flags", "expected"),
     [
-        (["--listen", "tcp:1.2.3.4"], "is not inet:HOST:PORT or unix:/ABSOLUTE/PATH"),
+        (["--listen", "tcp:1.2.3.4"], "--listen: 'tcp:1.2.3.4' is not inet:HOST:PORT or unix"),
         (["--listen", "unix:relative.sock"], "is not inet:HOST:PORT or unix:/ABSOLUTE/PATH"),
         (["--hold", "bounce"], "Invalid value for '--hold'"),
     ],

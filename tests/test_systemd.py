@@ -18,29 +18,30 @@ from tests.process import run_cli
 from tests.support import Sink, require_tool
 
 ROOT = Path(__file__).resolve().parent.parent
-UNIT = ROOT / "systemd" / "gateway.service"
+UNITS = ("gateway.service", "gateway-milter.service")
 INSTALLED_BINARY = "/opt/gateway/venv/bin/gateway"
 
 
-def unit_with_binary(tmp_path: Path) -> Path:
+def unit_with_binary(tmp_path: Path, name: str) -> Path:
     """The unit as shipped, with ExecStart pointing at this checkout's `gateway` script.
 
     The only difference from a deployed unit is the install path, which does not
     exist on a CI machine; every other line is verified as it is.
     """
     binary = shutil.which("gateway") or str(Path(sys.executable).parent / "gateway")
-    text = UNIT.read_text()
+    text = (ROOT / "systemd" / name).read_text()
     assert INSTALLED_BINARY in text
-    unit = tmp_path / "gateway.service"
+    unit = tmp_path / name
     unit.write_text(text.replace(INSTALLED_BINARY, binary))
     return unit
 
 
-def test_unit_verifies_without_any_output(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", UNITS)
+def test_unit_verifies_without_any_output(tmp_path: Path, name: str) -> None:
     """`systemd-analyze verify` prints nothing at all (it exits 0 even on warnings)."""
     analyze = require_tool("systemd-analyze")
     result = subprocess.run(
-        [analyze, "verify", str(unit_with_binary(tmp_path))],
+        [analyze, "verify", str(unit_with_binary(tmp_path, name))],
         capture_output=True,
         text=True,
         check=False,
@@ -49,11 +50,12 @@ def test_unit_verifies_without_any_output(tmp_path: Path) -> None:
     assert result.returncode == 0
 
 
-def test_unit_exposure_is_ok_or_better(tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", UNITS)
+def test_unit_exposure_is_ok_or_better(tmp_path: Path, name: str) -> None:
     """`systemd-analyze security` rates the unit OK or better (exposure <= 2.0)."""
     analyze = require_tool("systemd-analyze")
     result = subprocess.run(
-        [analyze, "security", "--offline=true", str(unit_with_binary(tmp_path))],
+        [analyze, "security", "--offline=true", str(unit_with_binary(tmp_path, name))],
         capture_output=True,
         text=True,
         check=False,
@@ -63,26 +65,35 @@ def test_unit_exposure_is_ok_or_better(tmp_path: Path) -> None:
     assert float(match.group(1)) <= 2.0
 
 
-def exec_start_arguments() -> list[str]:
-    line = next(line for line in UNIT.read_text().splitlines() if line.startswith("ExecStart="))
+def exec_start_arguments(name: str) -> list[str]:
+    text = (ROOT / "systemd" / name).read_text()
+    line = next(line for line in text.splitlines() if line.startswith("ExecStart="))
     return line.removeprefix("ExecStart=").split()[1:]
 
 
+@pytest.mark.parametrize(
+    ("name", "command", "status"),
+    [
+        ("gateway.service", "serve", "STATUS=listening: outbound 127.0.0.1:"),
+        ("gateway-milter.service", "milter", "STATUS=milter listening: inet:127.0.0.1:"),
+    ],
+)
 async def test_daemon_notifies_ready_reload_stopping_and_watchdog(
-    tmp_path: Path, sink: Sink
+    tmp_path: Path, sink: Sink, name: str, command: str, status: str
 ) -> None:
-    """The unit's command line under a NOTIFY_SOCKET: READY=1, reload on SIGHUP, STOPPING=1."""
+    """Each unit's command line under a NOTIFY_SOCKET: READY=1, reload on SIGHUP, STOPPING=1."""
     policies = tmp_path / "policies"
     policies.mkdir()
     config = tmp_path / "gateway.toml"
     config.write_text(
         f'listen = "127.0.0.1:0"\nrelay = "{sink.url}"\npolicies = "{policies}"\n'
+        'milter_listen = "inet:127.0.0.1:0"\n'
         f'store = "sqlite:///{tmp_path / "state" / "gateway.db"}"\n'
     )
     arguments = [
-        a.replace("/etc/gateway/gateway.toml", str(config)) for a in exec_start_arguments()
+        a.replace("/etc/gateway/gateway.toml", str(config)) for a in exec_start_arguments(name)
     ]
-    assert arguments == ["serve", "--config", str(config)]
+    assert arguments == [command, "--config", str(config)]
     notify_path = tmp_path / "notify.sock"
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     listener.bind(str(notify_path))
@@ -107,7 +118,7 @@ async def test_daemon_notifies_ready_reload_stopping_and_watchdog(
 
     try:
         ready = await next_state("READY=1")
-        assert "STATUS=listening: outbound 127.0.0.1:" in ready
+        assert status in ready
         await next_state("WATCHDOG=1")
         process.send_signal(signal.SIGHUP)
         await next_state("RELOADING=1")

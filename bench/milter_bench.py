@@ -1,0 +1,118 @@
+"""The milter's cost inside Postfix: msg/s of Postfix with `gateway milter` vs Postfix alone.
+
+Both runs use the same private Postfix (tests/postfix.py), smtp-source as the
+client (a new connection per message) and smtp-sink as the next hop; the only
+difference is `smtpd_milters`. smtp-source finishes when Postfix has answered
+every DATA, which with a milter is after the milter's end-of-message answer, so
+the rate includes the judgement. Runs alternate; the report gives medians.
+
+    python bench/milter_bench.py [--runs 5] [--messages 2000] [--sessions 16] [--policies DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/postfix.py
+
+from proxy_bench import add_policies_option, free_port, policy_directory, start_smtp_sink, stop
+from workers_bench import smtp_source
+
+from tests.postfix import Postfix
+
+KINDS = ("postfix", "postfix+milter")
+
+
+async def start_milter(args: argparse.Namespace, port: int) -> asyncio.subprocess.Process:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "gateway",
+        "milter",
+        "--listen",
+        f"inet:127.0.0.1:{port}",
+        "--policies",
+        str(args.policies),
+        "--store",
+        f"sqlite:///{args.workdir}/milter.db",
+        cwd=args.workdir,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    if process.stdout is None:
+        raise RuntimeError("no pipe from gateway milter")
+    line = await asyncio.wait_for(process.stdout.readline(), 20)
+    if b"milter_started" not in line:
+        raise RuntimeError(f"gateway milter did not start: {line!r}")
+    asyncio.get_running_loop().create_task(process.stdout.read())  # keep the pipe drained
+    return process
+
+
+async def measure(kind: str, run: int, sink_port: int, args: argparse.Namespace) -> float:
+    milter = None
+    milter_port = free_port()
+    if kind == "postfix+milter":
+        milter = await start_milter(args, milter_port)
+    postfix = Postfix(
+        args.workdir / f"postfix-{run}-{kind}",
+        smtpd_port=free_port(),
+        relay_port=sink_port,
+        milter=f"inet:127.0.0.1:{milter_port}" if milter else None,
+    )
+    await postfix.start()
+    try:
+        await smtp_source(postfix.smtpd_port, args.warmup, args.sessions, args.size)
+        seconds = await smtp_source(postfix.smtpd_port, args.messages, args.sessions, args.size)
+        return args.messages / seconds
+    finally:
+        await postfix.stop()
+        if milter is not None:
+            await stop(milter)
+
+
+async def main(args: argparse.Namespace) -> None:
+    args.policies = policy_directory(args.policies)
+    args.workdir = Path(tempfile.mkdtemp(prefix="gateway-bench-milter-"))
+    args.workdir.chmod(0o755)  # Postfix's own user walks into its directory
+    sink, sink_port = await start_smtp_sink(args.workdir)
+    rates: dict[str, list[float]] = {kind: [] for kind in KINDS}
+    print(
+        f"# {args.messages} messages x {args.size} B, {args.sessions} smtp-source sessions, "
+        f"Postfix -> smtp-sink, {args.runs} runs, policies: {args.policies}"
+    )
+    try:
+        for run in range(1, args.runs + 1):
+            order = KINDS if run % 2 else tuple(reversed(KINDS))
+            for kind in order:
+                rate = await measure(kind, run, sink_port, args)
+                rates[kind].append(rate)
+                print(f"run {run} {kind:15s} {rate:8.1f} msg/s", flush=True)
+    finally:
+        await stop(sink)
+        shutil.rmtree(args.workdir, ignore_errors=True)
+    median = {kind: statistics.median(values) for kind, values in rates.items()}
+    for kind in KINDS:
+        ratio = median[kind] / median["postfix"]
+        print(f"median {kind:15s} {median[kind]:8.1f} msg/s  ({ratio:.2f}x Postfix alone)")
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--sessions", type=int, default=16)
+    parser.add_argument("--size", type=int, default=5000)
+    add_policies_option(parser)
+    return parser.parse_args()
+
+
+if __name__ == "__main__":
+    asyncio.run(main(parse_args()))
