@@ -6,7 +6,7 @@ difference is `smtpd_milters`. smtp-source finishes when Postfix has answered
 every DATA, which with a milter is after the milter's end-of-message answer, so
 the rate includes the judgement. Runs alternate; the report gives medians.
 
-    python bench/milter_bench.py [--runs 5] [--messages 2000] [--sessions 16] [--policies DIR]
+    python bench/milter_bench.py [--runs 5] [--messages 2000] [--sessions 16] [--socket inet|unix] [--policies DIR]
 """
 
 from __future__ import annotations
@@ -30,14 +30,14 @@ from tests.postfix import Postfix
 KINDS = ("postfix", "postfix+milter")
 
 
-async def start_milter(args: argparse.Namespace, port: int) -> asyncio.subprocess.Process:
+async def start_milter(args: argparse.Namespace, listen: str) -> asyncio.subprocess.Process:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "gateway",
         "milter",
         "--listen",
-        f"inet:127.0.0.1:{port}",
+        listen,
         "--policies",
         str(args.policies),
         "--store",
@@ -57,14 +57,18 @@ async def start_milter(args: argparse.Namespace, port: int) -> asyncio.subproces
 
 async def measure(kind: str, run: int, sink_port: int, args: argparse.Namespace) -> float:
     milter = None
-    milter_port = free_port()
+    listen = f"inet:127.0.0.1:{free_port()}"
+    if args.socket == "unix":
+        listen = f"unix:{args.workdir}/milter-{run}.sock"
     if kind == "postfix+milter":
-        milter = await start_milter(args, milter_port)
+        milter = await start_milter(args, listen)
+        if args.socket == "unix":  # Postfix's user is not in root's group here
+            Path(listen.removeprefix("unix:")).chmod(0o666)
     postfix = Postfix(
         args.workdir / f"postfix-{run}-{kind}",
         smtpd_port=free_port(),
         relay_port=sink_port,
-        milter=f"inet:127.0.0.1:{milter_port}" if milter else None,
+        milter=listen if milter else None,
     )
     await postfix.start()
     try:
@@ -85,7 +89,8 @@ async def main(args: argparse.Namespace) -> None:
     rates: dict[str, list[float]] = {kind: [] for kind in KINDS}
     print(
         f"# {args.messages} messages x {args.size} B, {args.sessions} smtp-source sessions, "
-        f"Postfix -> smtp-sink, {args.runs} runs, policies: {args.policies}"
+        f"Postfix -> smtp-sink, milter on {args.socket}, {args.runs} runs, "
+        f"policies: {args.policies}"
     )
     try:
         for run in range(1, args.runs + 1):
@@ -110,6 +115,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--sessions", type=int, default=16)
     parser.add_argument("--size", type=int, default=5000)
+    parser.add_argument("--socket", choices=("inet", "unix"), default="inet")
     add_policies_option(parser)
     return parser.parse_args()
 

@@ -15,6 +15,7 @@ import signal
 import socket
 import stat
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import structlog
@@ -34,6 +35,27 @@ log = structlog.get_logger()
 
 DRAIN_POLL_SECONDS = 0.05
 UNIX_SOCKET_MODE = 0o660  # Postfix's user joins the gateway's group (README)
+
+
+def _quick_ack(writer: asyncio.StreamWriter) -> Callable[[], None]:
+    """A function that re-arms TCP_QUICKACK (Linux) on a TCP connection; a no-op otherwise.
+
+    Postfix writes several small packets that get no answer (macros, then MAIL; header
+    after header) with Nagle's algorithm on, so each next packet waits for our ACK of
+    the previous one, and Linux delays that ACK by up to 40 ms. Measured: 315 msg/s
+    through Postfix over TCP vs 535 over a unix socket, before this. The kernel leaves
+    quick-ack mode by itself, hence re-armed after every packet read.
+    """
+    sock = writer.get_extra_info("socket")
+    option = getattr(socket, "TCP_QUICKACK", None)
+    if sock is None or option is None or sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return lambda: None
+
+    def rearm() -> None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_TCP, option, 1)
+
+    return rearm
 
 
 class MilterGateway:
@@ -122,12 +144,14 @@ class MilterGateway:
         self, session: MilterSession, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
     ) -> None:
         """Packets in, answers out, until the MTA quits; protocol faults end the connection."""
+        quick_ack = _quick_ack(writer)
         try:
             while True:
                 async with asyncio.timeout(self.settings.idle_timeout):
                     packet = await protocol.read_packet(reader)
                 if packet is None:
                     return
+                quick_ack()
                 answers = await session.handle(packet)
                 if answers is None:
                     return
