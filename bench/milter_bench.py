@@ -6,7 +6,8 @@ difference is `smtpd_milters`. smtp-source finishes when Postfix has answered
 every DATA, which with a milter is after the milter's end-of-message answer, so
 the rate includes the judgement. Runs alternate; the report gives medians.
 
-    python bench/milter_bench.py [--runs 5] [--messages 2000] [--sessions 16] [--socket inet|unix] [--policies DIR]
+    python bench/milter_bench.py [--runs 5] [--messages 2000] [--sessions 16]
+                                 [--socket inet|unix] [--policies DIR]
 """
 
 from __future__ import annotations
