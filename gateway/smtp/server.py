@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import structlog
 from aiosmtpd.proxy_protocol import get_proxy
-from aiosmtpd.smtp import SMTP, Envelope, syntax
+from aiosmtpd.smtp import MISSING, SMTP, Envelope, syntax
 
+from gateway.smtp.data_capture import DataCapture, DataState
 from gateway.smtp.replies import (
     BAD_ADDRESS_CHARS,
     BARE_LF_IN_COMMAND,
@@ -125,27 +126,7 @@ def declared_size(mail_options: Iterable[str]) -> int:
     return 0
 
 
-class _FairReader(asyncio.StreamReader):
-    """A StreamReader that lets the event loop breathe while a big DATA streams in.
-
-    aiosmtpd reads DATA one line at a time, and `readuntil` returns without
-    suspending while lines are buffered: twenty 25 MB transfers then keep the loop
-    busy for seconds at a time and a new client's EHLO waits. Yielding once every
-    few hundred lines bounds that wait without changing what is read.
-    """
-
-    _lines = 0
-
-    async def readuntil(self, separator: Any = b"\n") -> bytes:  # typeshed: _ReaduntilBuffer
-        self._lines += 1
-        if self._lines % _LINES_PER_YIELD == 0:
-            await asyncio.sleep(0)
-        return await super().readuntil(separator)
-
-
-_LINES_PER_YIELD = 128
 PROXY_HEADER_TIMEOUT = 10.0  # seconds for the load balancer's PROXY header
-FAIR_READ_FROM = 256 * 1024  # bytes declared with SIZE= at MAIL FROM
 
 
 class GatewaySMTP(SMTP):
@@ -160,6 +141,7 @@ class GatewaySMTP(SMTP):
         self._replies = _translations(kwargs.get("data_size_limit") or 0)
         self._receiving_data = False
         self._last_byte_was_cr = False
+        self._capture: tuple[DataCapture, asyncio.Future[None]] | None = None
 
     # --- bare LF in commands -----------------------------------------------------
 
@@ -171,6 +153,10 @@ class GatewaySMTP(SMTP):
         outside DATA gets a 501 and the connection is closed, so no half-address is
         ever taken as an envelope address. (Message content is normalised elsewhere.)
         """
+        if self._capture is not None:
+            data = self._capture_content(*self._capture, data)
+            if not data:
+                return
         if (
             not self._receiving_data
             and not self.awaiting_proxy_header  # binary v2 headers hold LF bytes
@@ -189,20 +175,71 @@ class GatewaySMTP(SMTP):
             return True
         return data.count(b"\n") != data.count(b"\r\n") + (1 if data.startswith(b"\n") else 0)
 
+    def _capture_content(
+        self, capture: DataCapture, done: asyncio.Future[None], data: bytes
+    ) -> bytes:
+        """Message bytes go to the capture; what follows the end of data is returned."""
+        after = capture.feed(data)
+        if after is None:
+            return b""
+        self._capture = None
+        self._receiving_data = False
+        self._last_byte_was_cr = False  # the end-of-data line ended in CRLF
+        if not done.done():
+            done.set_result(None)
+        return after
+
+    def _buffered_bytes(self) -> bytes:
+        """Bytes the client sent before our 354 (it should not have): content, as aiosmtpd
+        would read them. StreamReader has no public way to take its buffer."""
+        buffer = getattr(self._reader, "_buffer", None)
+        if not isinstance(buffer, bytearray):
+            return b""
+        taken = bytes(buffer)
+        buffer.clear()
+        return taken
+
     async def smtp_DATA(self, arg: str) -> None:
+        """aiosmtpd's DATA with the content captured in chunks (see data_capture.py)."""
+        if await self.check_helo_needed():
+            return
+        if await self.check_auth_needed("DATA"):
+            return
+        if self.envelope is None or not self.envelope.rcpt_tos:
+            await self.push("503 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 Syntax: DATA")
+            return
+        capture = DataCapture(self.data_size_limit)
+        done: asyncio.Future[None] = self.loop.create_future()
+        self._capture = (capture, done)
         self._receiving_data = True
-        # A big message (by the SIZE declared at MAIL) is read with the fair reader: the
-        # same reader object, a readuntil that yields now and then (small mail skips its
-        # per-line cost).
-        fair = self._declared_size() > FAIR_READ_FROM
-        if fair:
-            self._reader.__class__ = _FairReader
+        early = self._buffered_bytes()
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        if early:
+            self.data_received(early)
         try:
-            await super().smtp_DATA(arg)
+            await done
         finally:
+            self._capture = None
             self._receiving_data = False
-            if fair:
-                self._reader.__class__ = asyncio.StreamReader
+        if capture.state is DataState.TOO_LONG:
+            await self.push("500 Line too long (see RFC5321 4.5.3.1.6)")
+            self._set_post_data_state()
+            return
+        if capture.state is DataState.TOO_MUCH:
+            await self.push("552 Error: Too much mail data")
+            self._set_post_data_state()
+            return
+        content = capture.content()
+        self.envelope.original_content = content
+        self.envelope.content = (
+            content.decode("utf-8", errors="surrogateescape") if self._decode_data else content
+        )
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()
+        await self.push("250 OK" if status is MISSING else status)
 
     def _declared_size(self) -> int:
         return declared_size(getattr(self.envelope, "mail_options", ()))
