@@ -62,11 +62,21 @@ def test_first_header_missing_or_empty() -> None:
     slice_size=st.sampled_from([1, 7, 64, 1000]),
 )
 def test_sliced_wire_format_equals_aiosmtplib(message: bytes, slice_size: int) -> None:
-    """Big messages are formatted for DATA in slices: byte for byte what aiosmtplib sends."""
+    """Big messages are formatted for DATA by the gateway (one replace for clean CRLF,
+    slices otherwise): byte for byte what aiosmtplib sends."""
     expected = PERIOD_REGEX.sub(b"..", normalize_message_line_endings(message)) + b".\r\n"
     original = smtp_relay._SLICE
     smtp_relay._SLICE = slice_size
     try:
-        assert asyncio.run(smtp_relay._wire_format(message)) == expected
+        assert b"".join(asyncio.run(smtp_relay._wire_format(message))) == expected
     finally:
         smtp_relay._SLICE = original
+
+
+@settings(max_examples=200, derandomize=True, deadline=None)
+@given(lines=st.lists(st.sampled_from([b".", b"a", b"..x", b"", b"x" * 50, b". ."]), max_size=200))
+def test_clean_crlf_wire_format_equals_aiosmtplib(lines: list[bytes]) -> None:
+    """The one-replace path (clean CRLF, what the handler relays) is aiosmtplib's output."""
+    message = b"".join(line + b"\r\n" for line in lines)
+    expected = PERIOD_REGEX.sub(b"..", normalize_message_line_endings(message)) + b".\r\n"
+    assert b"".join(asyncio.run(smtp_relay._wire_format(message))) == expected

@@ -15,6 +15,7 @@ import itertools
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gateway.smtp.content import has_bare_line_endings
 from gateway.smtp.data_capture import LINE_LIMIT, DataCapture, DataState
 
 
@@ -51,6 +52,8 @@ def captured(chunks: list[bytes], limit: int | None) -> tuple[DataState, bytes, 
         if after is not None:
             rest = after + b"".join(chunks[index + 1 :])
             content = capture.content() if capture.state is DataState.NOMINAL else b""
+            if capture.state is DataState.NOMINAL:  # found while reading, as a count would
+                assert capture.bare_line_endings == has_bare_line_endings(content)
             return capture.state, content, rest
     return None
 

@@ -5,7 +5,8 @@ line objects, a final pass to undo dot-stuffing), all on the event loop: with
 twenty 25 MB messages arriving, a new client's EHLO waited up to 2.8 s. Here
 each TCP chunk is scanned with C-level byte searches as it arrives
 (`SMTP.data_received`), so the loop serves others between chunks and a 25 MB
-message costs a few passes of `bytes.find`/`split`/`replace`.
+message costs a few passes of `bytes.find`/`split`/`replace`, done chunk by chunk
+while it arrives (dot-unstuffing, the bare-CR/LF check), not in one go at its end.
 
 The rules are aiosmtpd's own, byte for byte (its tests and ours hold both to
 them): lines end at CRLF only (a bare LF or CR is content, so no smuggled end
@@ -39,6 +40,7 @@ class DataCapture:
         self._body = bytearray()
         self._partial = b""  # bytes after the last CRLF: an unfinished line
         self._partial_is_whole = True  # False once a long partial line was cut short
+        self.bare_line_endings = False  # a CR or LF not part of a CRLF, inside some line
 
     def feed(self, data: bytes) -> bytes | None:
         """Take bytes; once the end-of-data line is in, the bytes after it (maybe b"")."""
@@ -76,7 +78,13 @@ class DataCapture:
         parts = lines.split(b"\r\n")[:-1]
         too_much = bool(self.size_limit) and self.size > (self.size_limit or 0)
         if not too_much and max(map(len, parts)) + 2 <= LINE_LIMIT:
-            self._body += lines
+            crlf = len(parts)  # each block starts at a line start and ends with CRLF
+            if lines.count(b"\n") != crlf or lines.count(b"\r") != crlf:
+                self.bare_line_endings = True
+            # dot-unstuffing (RFC 5321 4.5.2) block by block, so the end costs nothing
+            if lines.startswith(b"."):
+                lines = lines[1:]
+            self._body += lines.replace(b"\r\n.", b"\r\n")
             return
         self.state = self._first_problem(parts, before)
         self._body = bytearray()
@@ -113,9 +121,7 @@ class DataCapture:
             self._partial = rest
 
     def content(self) -> bytes:
-        """The message: one leading dot removed from each line (RFC 5321 4.5.2)."""
+        """The message, one leading dot already removed from each line."""
         body = bytes(self._body)
         self._body = bytearray()
-        if body.startswith(b"."):
-            body = body[1:]
-        return body.replace(b"\r\n.", b"\r\n")
+        return body

@@ -186,7 +186,7 @@ class RelayHandler:
         if txn is None:
             return "503 5.5.1 Send MAIL FROM first"
         raw: bytes = envelope.original_content or b""
-        content, fixed_line_endings = normalise_line_endings(raw)
+        content, fixed_line_endings = normalise_line_endings(raw, envelope.bare_line_endings)
         view = MessageView(content)
         queue_id = envelope.queue_id or new_queue_id()
         customer_text = None

@@ -47,6 +47,8 @@ class GatewayEnvelope(Envelope):
         self.policies: PolicySet | None = None
         self.started: float = time.monotonic()
         self.reserved = 0  # bytes of the memory budget this transaction holds
+        # Found while DATA came in (data_capture.py); None when not known.
+        self.bare_line_endings: bool | None = None
 
 
 class MemoryBudget:
@@ -233,6 +235,8 @@ class GatewaySMTP(SMTP):
             self._set_post_data_state()
             return
         content = capture.content()
+        if isinstance(self.envelope, GatewayEnvelope):
+            self.envelope.bare_line_endings = capture.bare_line_endings
         self.envelope.original_content = content
         self.envelope.content = (
             content.decode("utf-8", errors="surrogateescape") if self._decode_data else content
