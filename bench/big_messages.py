@@ -6,7 +6,7 @@ The gateway runs as `gateway serve` relaying to Postfix's smtp-sink; a probe
 client connects and sends EHLO every 0.2 s while the big messages flow, and
 the gateway's VmHWM (peak resident memory) is read from /proc at the end.
 
-The probe runs in a process of its own (`--probe PORT`, a blocking socket
+The probe runs in a process of its own (tests/ehlo_probe.py, a blocking socket
 client): in the senders' process it measured the senders' own event loop,
 which aiosmtplib keeps busy formatting 25 MB messages, as much as the gateway.
 """
@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -59,7 +57,12 @@ async def run(messages: int, size: int, workdir: Path) -> None:
     port = gateway.ports["outbound"]
     body = big_message(size)
     prober = await asyncio.create_subprocess_exec(
-        sys.executable, __file__, "--probe", str(port), stdout=asyncio.subprocess.PIPE
+        sys.executable,
+        "-m",
+        "tests.ehlo_probe",
+        str(port),
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
     )
     deferrals = 0
 
@@ -108,30 +111,11 @@ async def run(messages: int, size: int, workdir: Path) -> None:
     )
 
 
-def probe(port: int) -> None:
-    """Connect, read the greeting, EHLO, QUIT every 0.2 s; print each latency (seconds)."""
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    while True:
-        started = time.monotonic()
-        with socket.create_connection(("127.0.0.1", port), timeout=60) as sock:
-            replies = sock.makefile("rb")
-            replies.readline()  # 220 greeting
-            sock.sendall(b"EHLO probe.test\r\n")
-            while replies.readline()[3:4] != b" ":  # up to the last 250 line
-                pass
-            print(f"{time.monotonic() - started:.4f}", flush=True)
-            sock.sendall(b"QUIT\r\n")
-        time.sleep(0.2)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=20)
     parser.add_argument("--size", type=int, default=25_000_000)
-    parser.add_argument("--probe", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.probe:
-        probe(args.probe)
     workdir = Path("/tmp/gateway-big-messages")
     workdir.mkdir(exist_ok=True)
     (workdir / "policies").mkdir(exist_ok=True)
