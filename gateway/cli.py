@@ -109,6 +109,7 @@ def serve(config_file: Path | None, log_format: str, **flags: Any) -> None:
     type=click.Choice(["sign", "off"]),
     help="sign: add the policy's DKIM signature (default); off: leave it to OpenDKIM.",
 )
+@click.option("--metrics", help="HOST:PORT to serve Prometheus metrics on (/metrics).")
 @click.option(
     "--log-format",
     type=click.Choice(["json", "console"]),

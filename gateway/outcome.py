@@ -1,4 +1,5 @@
-"""The `message` log line (contract) and its `sender_rewritten` companions, for both fronts.
+"""The `message` log line (contract), its `sender_rewritten` companions and the metrics,
+for both fronts.
 
 One function, so a transaction through the SMTP proxy and one through the milter
 are logged with the same fields and the same meanings.
@@ -12,6 +13,7 @@ from typing import Any
 import structlog
 
 from gateway.message import MessageView
+from gateway.metrics import Metrics
 from gateway.outgoing import Outgoing
 from gateway.policy.engine import Decision
 from gateway.smtp.replies import Reply
@@ -23,6 +25,23 @@ def outcome_of(reply: Reply) -> str:
     if reply.ok:
         return "accepted"
     return "tempfail" if reply.temporary else "refused"
+
+
+def count_message(
+    metrics: Metrics | None,
+    leg: str,
+    decision: Decision,
+    outgoing: Outgoing | None,
+    reply: Reply,
+) -> None:
+    """The same transaction in the Prometheus counters (no-op without an endpoint)."""
+    if metrics is None:
+        return
+    if outgoing is not None and reply.ok:
+        for change in outgoing.rewrites:
+            metrics.rewrite(change.field)
+    findings = [finding.as_json() for finding in decision.findings]
+    metrics.message(leg, decision.action, outcome_of(reply), findings)
 
 
 def log_message(

@@ -7,6 +7,7 @@ import shutil
 import socket
 import ssl
 import tempfile
+import urllib.request
 import warnings
 from dataclasses import dataclass, field
 from email.parser import BytesHeaderParser
@@ -203,3 +204,10 @@ async def send_message(
         start_tls=False,
     )
     return response
+
+
+def scrape(address: tuple[str, int] | None) -> str:
+    """The /metrics page as Prometheus would read it."""
+    assert address is not None
+    with urllib.request.urlopen(f"http://{address[0]}:{address[1]}/metrics", timeout=5) as page:
+        return str(page.read().decode())

@@ -23,6 +23,7 @@ from gateway.milter import protocol
 from gateway.milter.server import MilterGateway
 from tests.milter_client import MilterClient, apply_edits
 from tests.process import run_cli
+from tests.support import scrape
 
 POLICY = """
 [match]
@@ -350,3 +351,22 @@ async def test_bad_flags_are_one_sentence_and_exit_2(
     assert status == 2
     assert expected in err
     assert "Traceback" not in err
+
+
+async def test_metrics_count_milter_messages(tmp_path: Path, key_record: tuple[Path, str]) -> None:
+    """With `metrics`, the milter's messages are counted under leg "milter"."""
+    gateway = await start_milter(tmp_path, key_record[0], metrics="127.0.0.1:0")
+    try:
+        client = await client_for(gateway)
+        await client.envelope("noreply@acme.example", "maria@customer.test")
+        assert (await client.message(REPLY)).verdict == protocol.CONTINUE
+        await client.envelope("agent@acme.example", "maria@customer.test")
+        assert (await client.message(NO_GREETING)).verdict == protocol.DISCARD
+        await client.close()
+        text = await asyncio.to_thread(scrape, gateway.metrics_address)
+    finally:
+        await gateway.drain_and_close()
+    assert 'gateway_messages_total{action="relay",leg="milter",outcome="accepted"} 1.0' in text
+    assert 'gateway_messages_total{action="hold",leg="milter",outcome="accepted"} 1.0' in text
+    assert 'gateway_sender_rewrites_total{field="MAIL FROM"} 1.0' in text
+    assert "gateway_held_messages 1.0" in text

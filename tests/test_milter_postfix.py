@@ -167,6 +167,8 @@ async def test_noreply_sender_arrives_rewritten_and_dkim_valid(mail_path: MailPa
     event = await mail_path.gateway.wait_for_event("message")
     assert event["action"] == "relay"
     assert event["postfix_queue_id"]
+    assert event["queue_id"]
+    assert event["leg"] == "milter"
     assert mail_path.postfix.problems() == []
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +13,7 @@ from gateway.store import open_store
 from gateway.store.base import HeldMessage
 from gateway.threads import CustomerMessage, ThreadKeys
 from tests.process import run_cli
-from tests.support import Sink, port_of, send_message, start_gateway, start_sink
+from tests.support import Sink, port_of, scrape, send_message, start_gateway, start_sink
 
 HOUR = 3600
 
@@ -104,11 +103,6 @@ async def test_stats_on_a_bad_store_is_one_line(tmp_path: Path) -> None:
     assert status == 1
     assert "Traceback" not in err
     assert err.startswith("gateway: ")
-
-
-def scrape(address: tuple[str, int]) -> str:
-    with urllib.request.urlopen(f"http://{address[0]}:{address[1]}/metrics", timeout=5) as page:
-        return str(page.read().decode())
 
 
 async def test_metrics_endpoint_scraped_over_http(

@@ -21,11 +21,12 @@ from gateway.dkim_sign import Signer, SigningError
 from gateway.hold_notice import send_notice
 from gateway.holding import held_message, hold
 from gateway.message import MessageView
+from gateway.metrics import Metrics
 from gateway.milter import protocol
 from gateway.milter.edits import header_edits, signature_insert
 from gateway.milter.session import MilterMessage
 from gateway.offload import sized_call
-from gateway.outcome import log_message
+from gateway.outcome import count_message, log_message
 from gateway.outgoing import Outgoing, describe, rewrite, signer_for
 from gateway.policy.engine import Decision, evaluate
 from gateway.policy.loader import PolicySet
@@ -63,7 +64,9 @@ class MilterHandler:
         relay: Relay,
         hostname: str,
         policies: Callable[[], PolicySet],
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics
         self.store = store
         self.threads = threads
         self.hold_mode = hold_mode
@@ -111,6 +114,7 @@ class MilterHandler:
             packets = [*edits, _CONTINUE] if reply.ok else [_answer(reply)]
         if reply.ok and decision.action == "relay":
             self._record(view, message, decision, policies)
+        count_message(self.metrics, "milter", decision, outgoing, reply)
         log_message(
             view=view,
             decision=decision,

@@ -21,6 +21,7 @@ from pathlib import Path
 import structlog
 
 from gateway.config import Settings, parse_milter_listen
+from gateway.metrics import Metrics
 from gateway.milter import protocol
 from gateway.milter.handler import MilterHandler
 from gateway.milter.session import MilterSession
@@ -71,7 +72,8 @@ class MilterGateway:
         self.policies = PolicyHolder(settings.policies, poll_seconds=policy_poll_seconds)
         self.store = open_store(settings.store)
         holder = self.policies
-        self.threads = ThreadRecorder(self.store, lambda: holder.current)
+        self.metrics = Metrics(self.store.held_count) if settings.metrics else None
+        self.threads = ThreadRecorder(self.store, lambda: holder.current, self.metrics)
         self.handler = MilterHandler(
             store=self.store,
             threads=self.threads,
@@ -80,8 +82,10 @@ class MilterGateway:
             relay=make_relay(settings.relay, local_hostname=self.hostname),
             hostname=self.hostname,
             policies=lambda: holder.current,
+            metrics=self.metrics,
         )
         self.server: asyncio.Server | None = None
+        self.metrics_address: tuple[str, int] | None = None
         self.sessions: dict[MilterSession, asyncio.StreamWriter] = {}
         self._draining = False
         self._stop = asyncio.Event()
@@ -106,6 +110,10 @@ class MilterGateway:
                 self._serve, host=host, port=port, reuse_address=True
             )
         self._tasks.spawn(self.policies.watch())
+        if self.metrics is not None and self.settings.metrics is not None:
+            host, port = self.metrics.serve(*self.settings.metrics)
+            self.metrics_address = (host, port)
+            log.info("metrics_listening", listen=f"{host}:{port}", path="/metrics")
         log.info(
             "milter_started",
             listen=self.address,
@@ -201,6 +209,8 @@ class MilterGateway:
         await self.handler.background.wait()
         await self.handler.relay.close()
         await self.threads.close()
+        if self.metrics is not None:
+            self.metrics.close()
         self.store.close()
         if isinstance(self.listen, Path):
             with contextlib.suppress(OSError):

@@ -20,7 +20,7 @@ from gateway.ids import new_queue_id
 from gateway.message import MessageView
 from gateway.metrics import Metrics
 from gateway.offload import sized_call
-from gateway.outcome import log_message, outcome_of
+from gateway.outcome import count_message, log_message
 from gateway.outgoing import Outgoing, prepare
 from gateway.policy.engine import Decision, evaluate
 from gateway.policy.loader import PolicySet
@@ -230,12 +230,7 @@ class RelayHandler:
         fixed: bool,
     ) -> None:
         """The `message` log line (contract), rewrite events and metrics of one transaction."""
-        if self.metrics is not None:
-            if outgoing is not None and reply.ok:
-                for change in outgoing.rewrites:
-                    self.metrics.rewrite(change.field)
-            findings = [finding.as_json() for finding in decision.findings]
-            self.metrics.message(self.leg, decision.action, outcome_of(reply), findings)
+        count_message(self.metrics, self.leg, decision, outgoing, reply)
         log_message(
             view=view,
             decision=decision,
