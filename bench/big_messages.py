@@ -20,19 +20,18 @@ import sys
 import time
 from pathlib import Path
 
-import aiosmtplib
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from tests.big_load import (  # noqa: E402
+    big_message,
+    peak_rss,
+    probe_latencies,
+    send_until_accepted,
+    start_probe,
+)
 from tests.process import GatewayProcess  # noqa: E402
 from tests.support import free_port  # noqa: E402
-
-
-def big_message(size: int) -> bytes:
-    line = b"x" * 76 + b"\r\n"
-    head = b"From: ana@acme.test\r\nTo: maria@customer.test\r\nSubject: big attachment\r\n\r\n"
-    return head + line * (size // len(line))
 
 
 async def run(messages: int, size: int, workdir: Path) -> None:
@@ -56,46 +55,15 @@ async def run(messages: int, size: int, workdir: Path) -> None:
     reader = asyncio.create_task(drain())
     port = gateway.ports["outbound"]
     body = big_message(size)
-    prober = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "tests.ehlo_probe",
-        str(port),
-        cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE,
-    )
-    deferrals = 0
-
-    async def send_until_accepted() -> tuple[object, str]:
-        """As an MTA does: a 4xx (452 when the gateway's memory budget is full) is retried."""
-        nonlocal deferrals
-        while True:
-            try:
-                return await aiosmtplib.send(
-                    body,
-                    sender="ana@acme.test",
-                    recipients=["maria@customer.test"],
-                    hostname="127.0.0.1",
-                    port=port,
-                    start_tls=False,
-                    timeout=600,
-                )
-            except aiosmtplib.SMTPResponseException as exc:
-                if exc.code >= 500:
-                    raise
-                deferrals += 1
-                await asyncio.sleep(0.5)
-
+    prober = await start_probe(port)
     started = time.monotonic()
     results = await asyncio.gather(
-        *(send_until_accepted() for _ in range(messages)), return_exceptions=True
+        *(send_until_accepted(port, body) for _ in range(messages)), return_exceptions=True
     )
     elapsed = time.monotonic() - started
-    prober.terminate()
-    output, _ = await prober.communicate()
-    latencies = [float(line) for line in output.split()]
-    status = Path(f"/proc/{gateway.process.pid}/status").read_text().splitlines()
-    peak = next(line.split()[1] for line in status if line.startswith("VmHWM"))
+    latencies = await probe_latencies(prober)
+    deferrals = sum(result for result in results if isinstance(result, int))
+    peak = peak_rss(gateway.process.pid) // 1024
     gateway.kill()
     await reader
     sink.kill()

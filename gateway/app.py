@@ -23,7 +23,7 @@ import structlog
 from gateway.config import Settings
 from gateway.metrics import Metrics
 from gateway.notify import keep_watchdog_fed, notify, watchdog_interval
-from gateway.policy.reload import PolicyHolder
+from gateway.policy.reload import PolicyHolder, reload_on_signal
 from gateway.smtp.auth import Authenticator, load_users
 from gateway.smtp.handler import RelayHandler
 from gateway.smtp.relay import Relay, RelayTarget, make_relay
@@ -90,13 +90,7 @@ class Gateway:
         return context
 
     def request_reload(self) -> None:
-        self._tasks.spawn(self._reload())
-
-    async def _reload(self) -> None:
-        notify("RELOADING=1", "STATUS=reloading policies")
-        ok = await self.policies.reload("SIGHUP")
-        status = "policies reloaded" if ok else "policy reload failed, previous policies in force"
-        notify("READY=1", f"STATUS={status}")
+        self._tasks.spawn(reload_on_signal(self.policies))
 
     async def start(self) -> None:
         settings = self.settings

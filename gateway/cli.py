@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 import click
 
 from gateway import __version__
-from gateway.cli_support import FAILURE, USAGE_ERROR, fail, settings_or_exit
+from gateway.cli_support import FAILURE, USAGE_ERROR, config_option, fail, settings_or_exit
 from gateway.held_cli import held as held_group
 from gateway.log import configure_logging
 from gateway.policy.loader import PolicyError
@@ -35,6 +35,21 @@ def fail_with_problems(error: PolicyError, status: int) -> NoReturn:
     sys.exit(status)
 
 
+# Options `gateway serve` and `gateway milter` share (they set the same config keys).
+STORE_OPTION = click.option("--store", help="sqlite:///PATH or postgresql://...")
+POLICIES_FLAG = click.option("--policies", help="Directory of policy files.")
+METRICS_OPTION = click.option(
+    "--metrics", help="HOST:PORT to serve Prometheus metrics on (/metrics)."
+)
+LOG_FORMAT_OPTION = click.option(
+    "--log-format",
+    type=click.Choice(["json", "console"]),
+    default="json",
+    show_default=True,
+    help="json for journald and log shippers, console for a terminal.",
+)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="gateway")
 def main() -> None:
@@ -42,26 +57,20 @@ def main() -> None:
 
 
 @main.command()
-@click.option("--config", "config_file", type=click.Path(path_type=Path), help="TOML config file.")
+@config_option
 @click.option("--listen", help="HOST:PORT for the outbound leg (default 127.0.0.1:10025).")
 @click.option("--relay", help="smtp://, smtp+starttls://, smtps:// or maildir:PATH.")
 @click.option("--inbound-listen", help="HOST:PORT for the optional inbound leg.")
 @click.option("--inbound-relay", help="Where inbound mail goes (the helpdesk's SMTP intake).")
-@click.option("--store", help="sqlite:///PATH or postgresql://...")
-@click.option("--policies", help="Directory of policy files.")
-@click.option("--metrics", help="HOST:PORT to serve Prometheus metrics on (/metrics).")
+@STORE_OPTION
+@POLICIES_FLAG
+@METRICS_OPTION
 @click.option(
     "--workers",
     type=click.IntRange(1, 64),
     help="Gateway processes sharing the listening ports (default 1; one per core).",
 )
-@click.option(
-    "--log-format",
-    type=click.Choice(["json", "console"]),
-    default="json",
-    show_default=True,
-    help="json for journald and log shippers, console for a terminal.",
-)
+@LOG_FORMAT_OPTION
 def serve(config_file: Path | None, log_format: str, **flags: Any) -> None:
     """Run the gateway until SIGTERM."""
     settings = settings_or_exit(config_file, flags)
@@ -88,14 +97,14 @@ def serve(config_file: Path | None, log_format: str, **flags: Any) -> None:
 
 
 @main.command()
-@click.option("--config", "config_file", type=click.Path(path_type=Path), help="TOML config file.")
+@config_option
 @click.option(
     "--listen",
     "milter_listen",
     help="inet:HOST:PORT or unix:PATH for Postfix's smtpd_milters (default inet:127.0.0.1:8894).",
 )
-@click.option("--policies", help="Directory of policy files.")
-@click.option("--store", help="sqlite:///PATH or postgresql://...")
+@POLICIES_FLAG
+@STORE_OPTION
 @click.option(
     "--hold",
     "milter_hold",
@@ -109,14 +118,8 @@ def serve(config_file: Path | None, log_format: str, **flags: Any) -> None:
     type=click.Choice(["sign", "off"]),
     help="sign: add the policy's DKIM signature (default); off: leave it to OpenDKIM.",
 )
-@click.option("--metrics", help="HOST:PORT to serve Prometheus metrics on (/metrics).")
-@click.option(
-    "--log-format",
-    type=click.Choice(["json", "console"]),
-    default="json",
-    show_default=True,
-    help="json for journald and log shippers, console for a terminal.",
-)
+@METRICS_OPTION
+@LOG_FORMAT_OPTION
 def milter(config_file: Path | None, log_format: str, **flags: Any) -> None:
     """Run the gateway's checks, rewrites and signing as a Postfix/Sendmail milter."""
     settings = settings_or_exit(config_file, flags)
@@ -269,7 +272,7 @@ def dkim_keygen(domain: str, selector: str, out_dir: Path, key_type: str) -> Non
 
 
 @main.command()
-@click.option("--config", "config_file", type=click.Path(path_type=Path), help="TOML config file.")
+@config_option
 def health(config_file: Path | None) -> None:
     """Exit 0 when the listeners answer EHLO, the store takes writes and the policies load."""
     from gateway.health import check as check_health  # noqa: PLC0415

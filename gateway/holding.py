@@ -12,10 +12,13 @@ from datetime import UTC, datetime
 
 import structlog
 
+from gateway.hold_notice import send_notice
 from gateway.message import MessageView
 from gateway.policy.engine import Decision
+from gateway.smtp.relay import Relay
 from gateway.smtp.replies import Reply
 from gateway.store.base import HeldMessage, Store, StoreError
+from gateway.tasks import BackgroundTasks
 
 log = structlog.get_logger()
 
@@ -57,3 +60,27 @@ async def hold(store: Store, held: HeldMessage) -> Reply:
         return HOLD_FAILED
     log.info("message_held", id=held.id, reasons=held.reasons, policy=held.policy)
     return Reply(250, f"2.0.0 held for review {held.id}")
+
+
+class HoldDesk:
+    """The hold step of both fronts: commit, answer, then (when the policy says so) tell
+    the agent, after the answer; a notice that fails is logged, never retried into a loop."""
+
+    def __init__(
+        self, store: Store, relay: Relay, hostname: str, background: BackgroundTasks
+    ) -> None:
+        self.store = store
+        self.relay = relay
+        self.hostname = hostname
+        self.background = background
+
+    async def hold(self, held: HeldMessage, decision: Decision) -> Reply:
+        reply = await hold(self.store, held)
+        named = decision.named
+        if reply.ok and named is not None and named.policy.hold.notify_sender and held.mail_from:
+            self.background.spawn(self._notify(held))
+        return reply
+
+    async def _notify(self, held: HeldMessage) -> None:
+        reply = await send_notice(held, self.relay, self.hostname)
+        log.info("hold_notice", id=held.id, to=held.mail_from, reply=str(reply))

@@ -13,6 +13,25 @@ from dataclasses import dataclass, field
 
 from gateway.milter import protocol
 
+# The policy both milter test modules judge with: rewrite, sign, hold a missing greeting,
+# reject a "do not reply" phrase; the answer check is off (no customer text to match).
+ACME_POLICY = """
+[match]
+senders = ["*@acme.example"]
+[rewrite]
+monitored = "support@acme.example"
+[dkim]
+domain = "acme.example"
+selector = "gw1"
+key = "{key}"
+[checks.greeting]
+action = "hold"
+[checks.answer]
+action = "off"
+[checks.noreply_phrase]
+action = "reject"
+"""
+
 ALL_ACTIONS = 0x1FF
 ALL_STEPS = 0x1FFFFF
 FINAL = {

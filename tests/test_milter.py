@@ -21,24 +21,9 @@ from gateway.config import load_settings
 from gateway.dkim_sign import generate_key
 from gateway.milter import protocol
 from gateway.milter.server import MilterGateway
-from tests.milter_client import MilterClient, apply_edits
+from tests.milter_client import ACME_POLICY, MilterClient, apply_edits
 from tests.process import run_cli
 from tests.support import scrape
-
-POLICY = """
-[match]
-senders = ["*@acme.example"]
-[rewrite]
-monitored = "support@acme.example"
-[dkim]
-domain = "acme.example"
-selector = "gw1"
-key = "{key}"
-[checks.greeting]
-action = "hold"
-[checks.noreply_phrase]
-action = "reject"
-"""
 
 REPLY = (
     b"From: Acme Support <noreply@acme.example>\r\n"
@@ -64,7 +49,7 @@ def key_record(tmp_path: Path) -> tuple[Path, str]:
 async def start_milter(tmp_path: Path, key_path: Path, **overrides: Any) -> MilterGateway:
     policies = tmp_path / "policies"
     policies.mkdir(exist_ok=True)
-    (policies / "10-acme.toml").write_text(POLICY.format(key=key_path))
+    (policies / "10-acme.toml").write_text(ACME_POLICY.format(key=key_path))
     values = {
         "milter_listen": "inet:127.0.0.1:0",
         "policies": str(policies),

@@ -21,28 +21,13 @@ import dkim
 import pytest
 
 from gateway.dkim_sign import generate_key
+from tests.milter_client import ACME_POLICY
 from tests.postfix import Postfix, smtp_sink
 from tests.process import GatewayProcess, run_cli
 from tests.support import free_port, require_tool
 
 pytestmark = pytest.mark.slow
 
-POLICY = """
-[match]
-senders = ["*@acme.example"]
-[rewrite]
-monitored = "support@acme.example"
-[dkim]
-domain = "acme.example"
-selector = "gw1"
-key = "{key}"
-[checks.greeting]
-action = "hold"
-[checks.answer]
-action = "off"
-[checks.noreply_phrase]
-action = "reject"
-"""
 
 REPLY = (
     "From: Acme Support <noreply@acme.example>\r\n"
@@ -121,7 +106,7 @@ async def mail_path(tmp_path: Path, request: pytest.FixtureRequest) -> AsyncIter
     key_path = tmp_path / "acme.example.gw1.pem"
     record = generate_key("rsa", key_path).dns_record().encode()
     (tmp_path / "policies").mkdir()
-    (tmp_path / "policies" / "10-acme.toml").write_text(POLICY.format(key=key_path))
+    (tmp_path / "policies" / "10-acme.toml").write_text(ACME_POLICY.format(key=key_path))
     reinject = free_port()
     config = tmp_path / "gateway.toml"
     config.write_text(

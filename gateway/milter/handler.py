@@ -18,8 +18,7 @@ from typing import Literal
 import structlog
 
 from gateway.dkim_sign import Signer, SigningError
-from gateway.hold_notice import send_notice
-from gateway.holding import held_message, hold
+from gateway.holding import HoldDesk, held_message
 from gateway.message import MessageView
 from gateway.metrics import Metrics
 from gateway.milter import protocol
@@ -34,7 +33,7 @@ from gateway.policy.schema import Action
 from gateway.release import approved
 from gateway.smtp.relay import Relay
 from gateway.smtp.replies import Reply, one_line
-from gateway.store.base import HeldMessage, Store
+from gateway.store.base import Store
 from gateway.tasks import BackgroundTasks
 from gateway.thread_recorder import ThreadRecorder
 
@@ -75,6 +74,7 @@ class MilterHandler:
         self.hostname = hostname
         self.policies = policies
         self.background = BackgroundTasks()
+        self.holds = HoldDesk(store, relay, hostname, self.background)
 
     async def end_of_message(self, message: MilterMessage, macros: dict[str, str]) -> list[bytes]:
         """Every packet for the end of `message`, the final answer last."""
@@ -199,15 +199,7 @@ class MilterHandler:
             view=view,
             decision=decision,
         )
-        reply = await hold(self.store, held)
-        named = decision.named
-        if reply.ok and named is not None and named.policy.hold.notify_sender and held.mail_from:
-            self.background.spawn(self._notify(held))
-        return reply
-
-    async def _notify(self, held: HeldMessage) -> None:
-        reply = await send_notice(held, self.relay, self.hostname)
-        log.info("hold_notice", id=held.id, to=held.mail_from, reply=str(reply))
+        return await self.holds.hold(held, decision)
 
     def _record(
         self, view: MessageView, message: MilterMessage, decision: Decision, policies: PolicySet

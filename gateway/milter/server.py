@@ -26,7 +26,7 @@ from gateway.milter import protocol
 from gateway.milter.handler import MilterHandler
 from gateway.milter.session import MilterSession
 from gateway.notify import keep_watchdog_fed, notify, watchdog_interval
-from gateway.policy.reload import PolicyHolder
+from gateway.policy.reload import PolicyHolder, reload_on_signal
 from gateway.smtp.relay import make_relay
 from gateway.store import open_store
 from gateway.tasks import BackgroundTasks
@@ -181,13 +181,7 @@ class MilterGateway:
             self._stop.set()
 
     def request_reload(self) -> None:
-        self._tasks.spawn(self._reload())
-
-    async def _reload(self) -> None:
-        notify("RELOADING=1", "STATUS=reloading policies")
-        ok = await self.policies.reload("SIGHUP")
-        status = "policies reloaded" if ok else "policy reload failed, previous policies in force"
-        notify("READY=1", f"STATUS={status}")
+        self._tasks.spawn(reload_on_signal(self.policies))
 
     async def drain_and_close(self) -> None:
         """Let messages in flight get their answer (up to shutdown_grace), then close."""

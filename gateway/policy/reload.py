@@ -14,6 +14,7 @@ from pathlib import Path
 
 import structlog
 
+from gateway.notify import notify
 from gateway.policy.loader import PolicyError, PolicySet, fingerprint, load_policies
 
 log = structlog.get_logger()
@@ -69,3 +70,11 @@ class PolicyHolder:
             if not settled or now in (self.current.fingerprint, self._refused):
                 continue
             await self.reload("file change")
+
+
+async def reload_on_signal(holder: PolicyHolder) -> None:
+    """SIGHUP: reload, telling systemd (RELOADING=1, then READY=1 with the outcome)."""
+    notify("RELOADING=1", "STATUS=reloading policies")
+    ok = await holder.reload("SIGHUP")
+    status = "policies reloaded" if ok else "policy reload failed, previous policies in force"
+    notify("READY=1", f"STATUS={status}")

@@ -14,8 +14,7 @@ from typing import Any
 import structlog
 
 from gateway.dkim_sign import SigningError
-from gateway.hold_notice import send_notice
-from gateway.holding import held_message, hold
+from gateway.holding import HoldDesk, held_message
 from gateway.ids import new_queue_id
 from gateway.message import MessageView
 from gateway.metrics import Metrics
@@ -39,7 +38,7 @@ from gateway.smtp.replies import (
     one_line,
 )
 from gateway.smtp.server import GatewayEnvelope, GatewaySMTP, declared_size
-from gateway.store.base import HeldMessage, Store
+from gateway.store.base import Store
 from gateway.tasks import BackgroundTasks
 from gateway.thread_recorder import ThreadRecorder
 
@@ -81,12 +80,13 @@ class RelayHandler:
         self.store = store
         self.hostname = hostname
         self.background = BackgroundTasks()
+        self.holds = HoldDesk(store, relay, hostname, self.background) if store else None
 
     async def _hold(
         self, envelope: GatewayEnvelope, content: bytes, view: MessageView, decision: Decision
     ) -> Reply:
         """Commit the message for review; 250 only once it is on disk, 451 if it cannot be."""
-        if self.store is None:
+        if self.holds is None:
             return HOLD_UNAVAILABLE
         held = held_message(
             envelope.queue_id or new_queue_id(),
@@ -96,16 +96,7 @@ class RelayHandler:
             view=view,
             decision=decision,
         )
-        reply = await hold(self.store, held)
-        named = decision.named
-        if reply.ok and named is not None and named.policy.hold.notify_sender and held.mail_from:
-            self.background.spawn(self._notify(held))
-        return reply
-
-    async def _notify(self, held: HeldMessage) -> None:
-        """After the 250: a notice that fails is logged, never retried into a loop."""
-        reply = await send_notice(held, self.relay, self.hostname)
-        log.info("hold_notice", id=held.id, to=held.mail_from, reply=str(reply))
+        return await self.holds.hold(held, decision)
 
     async def handle_MAIL(
         self,
