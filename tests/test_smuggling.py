@@ -74,3 +74,19 @@ async def test_pipelined_commands_after_real_end_are_a_second_honest_transaction
         ["maria@customer.test"],
         ["victim@customer.test"],
     ]
+
+
+async def test_content_sent_with_data_before_354_is_read_in_order(
+    sink: Sink, gateway: Gateway
+) -> None:
+    """A client that does not wait for 354 (DATA, the content and the end in one write):
+    the content is read in order, exactly once, as aiosmtpd's line reader would."""
+    client = await session(port_of(gateway))
+    await client.command("MAIL FROM:<agent@acme.test>")
+    await client.command("RCPT TO:<maria@customer.test>")
+    body = b"Subject: eager\r\n\r\n" + b"".join(b"line %d\r\n" % n for n in range(2000))
+    await client.send(b"DATA\r\n" + body + b".\r\nQUIT\r\n")
+    replies = [await client.reply() for _ in range(3)]
+    assert [r[:3] for r in replies] == ["354", "250", "221"]
+    (relayed,) = sink.messages
+    assert relayed.content == body

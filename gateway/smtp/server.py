@@ -218,9 +218,9 @@ class GatewaySMTP(SMTP):
         self._capture = (capture, done)
         self._receiving_data = True
         early = self._buffered_bytes()
-        await self.push("354 End data with <CR><LF>.<CR><LF>")
-        if early:
+        if early:  # before anything that arrives while the 354 is written, to keep order
             self.data_received(early)
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
         try:
             await done
         finally:
