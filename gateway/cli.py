@@ -273,12 +273,15 @@ def dkim_keygen(domain: str, selector: str, out_dir: Path, key_type: str) -> Non
 
 @main.command()
 @config_option
-def health(config_file: Path | None) -> None:
+@click.option(
+    "--milter", is_flag=True, help="Check the `gateway milter` listener instead of SMTP's."
+)
+def health(config_file: Path | None, milter: bool) -> None:
     """Exit 0 when the listeners answer EHLO, the store takes writes and the policies load."""
     from gateway.health import check as check_health  # noqa: PLC0415
 
     settings = settings_or_exit(config_file, {})
-    results = asyncio.run(check_health(settings))
+    results = asyncio.run(check_health(settings, milter=milter))
     for ok, line in results:
         click.echo(f"{'ok  ' if ok else 'FAIL'} {line}")
     sys.exit(0 if all(ok for ok, _ in results) else FAILURE)

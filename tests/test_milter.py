@@ -355,3 +355,25 @@ async def test_metrics_count_milter_messages(tmp_path: Path, key_record: tuple[P
     assert 'gateway_messages_total{action="hold",leg="milter",outcome="accepted"} 1.0' in text
     assert 'gateway_sender_rewrites_total{field="MAIL FROM"} 1.0' in text
     assert "gateway_held_messages 1.0" in text
+
+
+async def test_health_checks_the_milter_listener(
+    tmp_path: Path, key_record: tuple[Path, str]
+) -> None:
+    """`gateway health --milter`: the listener negotiates (exit 0); gone: one FAIL line, 1."""
+    gateway = await start_milter(tmp_path, key_record[0])
+    config = tmp_path / "gateway.toml"
+    config.write_text(
+        f'milter_listen = "{gateway.address}"\npolicies = "{tmp_path / "policies"}"\n'
+        f'store = "sqlite:///{tmp_path / "gateway.db"}"\n'
+    )
+    try:
+        status, out, _ = await run_cli("health", "--milter", "--config", str(config))
+        assert status == 0, out
+        assert f"ok   milter {gateway.address}: protocol 6, actions 0x71" in out
+    finally:
+        await gateway.drain_and_close()
+    status, out, err = await run_cli("health", "--milter", "--config", str(config))
+    assert status == 1
+    assert f"FAIL milter {gateway.address}: no negotiation" in out
+    assert "Traceback" not in out + err

@@ -85,19 +85,12 @@ class MilterGateway:
             metrics=self.metrics,
         )
         self.server: asyncio.Server | None = None
+        self.address = settings.milter_listen  # in Postfix's spelling, port 0 resolved at start
         self.metrics_address: tuple[str, int] | None = None
         self.sessions: dict[MilterSession, asyncio.StreamWriter] = {}
         self._draining = False
         self._stop = asyncio.Event()
         self._tasks = BackgroundTasks()
-
-    @property
-    def address(self) -> str:
-        """The bound address in Postfix's spelling (port 0 resolved)."""
-        if isinstance(self.listen, Path) or self.server is None:
-            return self.settings.milter_listen
-        host, port = self.server.sockets[0].getsockname()[:2]
-        return f"inet:{host}:{port}"
 
     async def start(self) -> None:
         if isinstance(self.listen, Path):
@@ -109,6 +102,8 @@ class MilterGateway:
             self.server = await asyncio.start_server(
                 self._serve, host=host, port=port, reuse_address=True
             )
+            bound_host, bound_port = self.server.sockets[0].getsockname()[:2]
+            self.address = f"inet:{bound_host}:{bound_port}"
         self._tasks.spawn(self.policies.watch())
         if self.metrics is not None and self.settings.metrics is not None:
             host, port = self.metrics.serve(*self.settings.metrics)
