@@ -125,9 +125,10 @@ CANNED = [
 
 @pytest.mark.parametrize("sentence", CANNED)
 def test_canned_acknowledgements_answer_nothing(sentence: str) -> None:
-    """Acknowledgements, hand-offs and auto-replies in seven languages: 'canned'."""
+    """Acknowledgements, hand-offs and auto-replies in seven languages: 'canned' (a reply
+    that says it is automatic: 'auto_reply')."""
     kind, unanswered = verdict(f"Hi Maria,\n\n{sentence}\n\nBest regards,\nAna", "Where is it?")
-    assert kind == "canned"
+    assert kind == ("auto_reply" if "automated" in sentence else "canned")
     assert unanswered == ("Where is it?",)
 
 
@@ -216,6 +217,49 @@ def test_auto_submitted_reply_is_an_auto_reply() -> None:
     """RFC 3834 Auto-Submitted on the reply: an automatic response, whatever it says."""
     result = judge("Hi Maria,\n\nYour parcel is on its way.\n", "", auto_submitted=True)
     assert result.kind == "auto_reply"
+
+
+AUTO_PADDING = (
+    "Opening hours are Monday to Friday, 9 to 17; many answers about orders, returns and "
+    "subscriptions are in the help centre at https://shop.example/help."
+)
+
+
+@pytest.mark.parametrize(
+    "declaration",
+    [
+        "This is an automated response to confirm that we have received your email.",
+        "This message was generated automatically.",
+        "Dies ist eine automatische Eingangsbestätigung.",
+        "Diese Nachricht wurde automatisch erstellt.",
+        "Ceci est une réponse automatique.",
+        "Ce courriel a été généré automatiquement.",
+        "Esta es una respuesta automática.",
+        "Este mensaje ha sido generado automáticamente.",
+        "Dit is een automatisch gegenereerd bericht.",
+        "Questa è una risposta automatica.",
+        "Questo messaggio è stato generato automaticamente.",
+        "Esta é uma mensagem automática.",
+    ],
+)
+def test_a_reply_that_says_it_is_automatic_is_an_auto_reply(declaration: str) -> None:
+    """However much else it says: a receipt with opening hours and links answers nothing."""
+    reply = f"Dear customer,\n\n{declaration} {AUTO_PADDING}\n\nShop Support\n"
+    assert judge(reply, "").kind == "auto_reply"
+
+
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "Refunds are processed automatically to the original payment method.",
+        "You will get an automatic confirmation e-mail once the parcel ships.",
+        "Die Erstattung erfolgt automatisch innerhalb von 5 Tagen.",
+        "Le remboursement est envoyé automatiquement sur votre carte.",
+    ],
+)
+def test_automatic_things_in_an_answer_are_not_an_auto_reply(sentence: str) -> None:
+    reply = f"Hi Maria,\n\nyes, your order was cancelled. {sentence}\n\nBest,\nJo\n"
+    assert judge(reply, "").kind == "answered"
 
 
 # --- through the policy engine ----------------------------------------------

@@ -75,7 +75,7 @@ def judge(
     if not new_text.strip():
         return Verdict("empty", asked, asked, question_source=source_kind)
     substance = analyse(new_text, settings.greeting_words, settings.canned_phrases)
-    if auto_submitted:
+    if auto_submitted or substance.automated:
         return Verdict("auto_reply", asked, asked, substance.canned, source_kind)
     if substance.canned and substance.word_count < CANNED_RESIDUAL_WORDS:
         return Verdict("canned", asked, asked, substance.canned, source_kind)

@@ -287,6 +287,44 @@ CANNED: tuple[str, ...] = (
     r"^obrigad[oa] pel[oa] (?:seu|sua) (?:feedback|comentario)[.!]*$",
 )
 
+# A reply that says it was sent by a machine is an auto-reply however much else it says
+# (ticket receipts with opening hours and help links). Matched on folded text; each
+# names the message itself as automatic, so "refunds are processed automatically" is not.
+AUTOMATED: tuple[str, ...] = (
+    # en
+    r"\bthis (?:is an?|message is an?|e-?mail is an?) (?:automated|automatic|"
+    r"automatically generated|auto-generated|computer-generated|system-generated) "
+    r"(?:response|reply|message|e-?mail|notification|acknowledg|confirmation)",
+    r"\bthis (?:message|e-?mail|notification|response|reply) (?:was|has been|is) "
+    r"(?:sent |generated |created )?automatically",
+    # de
+    r"\bdies ist eine automatisch(?:e|\s+(?:erstellte|generierte|versendete)) (?:antwort|"
+    r"nachricht|e-?mail|mail|benachrichtigung|eingangsbestatigung|bestatigung)",
+    r"\bdiese (?:nachricht|e-?mail|mail|antwort) wurde automatisch (?:erstellt|generiert|"
+    r"versendet|verschickt|versandt)",
+    r"\bautomatische eingangsbestatigung",
+    # fr
+    r"\b(?:ceci|ce message|ce courriel|cet e-?mail) est (?:une reponse|un message|un courriel|"
+    r"un accuse de reception) automatique",
+    r"\b(?:ce message|ce courriel|cet e-?mail) (?:a ete|est) (?:genere|envoye|cree) "
+    r"automatiquement",
+    # es
+    r"\besta es una respuesta automatica",
+    r"\beste es un (?:mensaje|correo) (?:automatico|generado automaticamente)",
+    r"\beste (?:mensaje|correo) (?:ha sido|fue|se ha) (?:generado|enviado) automaticamente",
+    # nl
+    r"\bdit is een automatisch(?: gegenereerd| verzonden| verstuurd)? (?:antwoord|bericht|"
+    r"e-?mail|mail|ontvangstbevestiging)",
+    r"\bdit (?:bericht|e-?mail|mail) is automatisch (?:gegenereerd|verzonden|verstuurd)",
+    # it
+    r"\bquesta e una risposta automatica",
+    r"\bquesto e un messaggio (?:automatico|generato automaticamente)",
+    r"\bquesto (?:messaggio|e-?mail) (?:e stato|e stata) (?:generat|inviat)[oa] automaticamente",
+    # pt
+    r"\besta e uma (?:resposta|mensagem) automatica",
+    r"\besta (?:mensagem|resposta) (?:foi|e) (?:gerada|enviada) automaticamente",
+)
+
 # A line that is only one of these ends the text: what follows is the signature.
 CLOSINGS: tuple[str, ...] = (
     "best regards",

@@ -14,12 +14,13 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from gateway.answer.lexicon import CANNED, CLOSINGS, PLEASANTRIES
+from gateway.answer.lexicon import AUTOMATED, CANNED, CLOSINGS, PLEASANTRIES
 from gateway.answer.text import fold, sentences, words
 from gateway.greeting import find_greeting
 
 _PLEASANTRY = re.compile("|".join(f"(?:{p})" for p in PLEASANTRIES))
 _CANNED = re.compile("|".join(f"(?:{p})" for p in CANNED))
+_AUTOMATED = re.compile("|".join(f"(?:{p})" for p in AUTOMATED))
 _CLOSING = re.compile(
     r"^(?:" + "|".join(re.escape(c) for c in sorted(CLOSINGS, key=len, reverse=True)) + r")"
     r"(?:\s+(?:and\s+)?(?:from|de|aus|from the|van|da)\s+\S.*)?\s*[,.!\u2014-]*\s*$"
@@ -60,6 +61,7 @@ class Substance:
     substantive: tuple[str, ...]
     canned: tuple[str, ...]
     pleasantries: tuple[str, ...]
+    automated: bool = False  # the text says it was sent by a machine
 
     @property
     def word_count(self) -> int:
@@ -141,4 +143,6 @@ def analyse(
             pleasant.append(sentence)
         else:
             substantive.append(sentence)
-    return Substance(tuple(substantive), tuple(canned_found), tuple(pleasant))
+    folded = fold(new_text)
+    automated = "automat" in folded and _AUTOMATED.search(folded) is not None
+    return Substance(tuple(substantive), tuple(canned_found), tuple(pleasant), automated)
