@@ -16,9 +16,17 @@ from gateway.message import MessageView
 from gateway.metrics import Metrics
 from gateway.outgoing import Outgoing
 from gateway.policy.engine import Decision
-from gateway.smtp.replies import Reply
+from gateway.policy.schema import Action
+from gateway.smtp.replies import Reply, one_line
 
 log = structlog.get_logger()
+
+
+def rejection(decision: Decision) -> Reply:
+    """The 550 a rejected message gets: the finding's sentence and the policy file."""
+    finding = decision.first(Action.REJECT)
+    reason = finding.detail if finding else "refused by policy"
+    return Reply(550, f"5.7.1 {one_line(reason)} [{decision.policy}]")
 
 
 def outcome_of(reply: Reply) -> str:

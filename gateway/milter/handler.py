@@ -25,11 +25,10 @@ from gateway.milter import protocol
 from gateway.milter.edits import header_edits, signature_insert
 from gateway.milter.session import MilterMessage
 from gateway.offload import sized_call
-from gateway.outcome import count_message, log_message
+from gateway.outcome import count_message, log_message, rejection
 from gateway.outgoing import Outgoing, describe, rewrite, signer_for
 from gateway.policy.engine import Decision, evaluate
 from gateway.policy.loader import PolicySet
-from gateway.policy.schema import Action
 from gateway.release import approved
 from gateway.smtp.relay import Relay
 from gateway.smtp.replies import Reply, one_line
@@ -94,9 +93,7 @@ class MilterHandler:
         decision = await self._decide(view, message, policies)
         outgoing: Outgoing | None = None
         if decision.action == "reject":
-            finding = decision.first(Action.REJECT)
-            reason = finding.detail if finding else "refused by policy"
-            reply = Reply(550, f"5.7.1 {one_line(reason)} [{decision.policy}]")
+            reply = rejection(decision)
             packets = [_answer(reply)]
         elif decision.action == "hold" and self.hold_mode == "store":
             reply = await self._hold(message, content, view, decision)

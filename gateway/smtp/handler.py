@@ -19,11 +19,10 @@ from gateway.ids import new_queue_id
 from gateway.message import MessageView
 from gateway.metrics import Metrics
 from gateway.offload import sized_call
-from gateway.outcome import count_message, log_message
+from gateway.outcome import count_message, log_message, rejection
 from gateway.outgoing import Outgoing, prepare
 from gateway.policy.engine import Decision, evaluate
 from gateway.policy.loader import PolicySet
-from gateway.policy.schema import Action
 from gateway.rewrite import target_for
 from gateway.smtp.content import normalise_line_endings
 from gateway.smtp.relay import Relay
@@ -43,12 +42,6 @@ from gateway.tasks import BackgroundTasks
 from gateway.thread_recorder import ThreadRecorder
 
 log = structlog.get_logger()
-
-
-def _rejection(decision: Decision) -> Reply:
-    finding = decision.first(Action.REJECT)
-    reason = finding.detail if finding else "refused by policy"
-    return Reply(550, f"5.7.1 {one_line(reason)} [{decision.policy}]")
 
 
 class RelayHandler:
@@ -197,7 +190,7 @@ class RelayHandler:
                 if outgoing is not None:
                     reply = await txn.send(outgoing.mail_from, outgoing.content)
             elif decision.action == "reject":
-                reply = _rejection(decision)
+                reply = rejection(decision)
             else:
                 reply = await self._hold(envelope, content, view, decision)
         except BaseException:
