@@ -7,7 +7,7 @@ every DATA, which with a milter is after the milter's end-of-message answer, so
 the rate includes the judgement. Runs alternate; the report gives medians.
 
     python bench/milter_bench.py [--runs 5] [--messages 2000] [--sessions 16]
-                                 [--socket inet|unix] [--policies DIR]
+                                 [--socket inet|unix] [--workers N] [--policies DIR]
 """
 
 from __future__ import annotations
@@ -43,6 +43,8 @@ async def start_milter(args: argparse.Namespace, listen: str) -> asyncio.subproc
         str(args.policies),
         "--store",
         f"sqlite:///{args.workdir}/milter.db",
+        "--workers",
+        str(args.workers),
         cwd=args.workdir,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.DEVNULL,
@@ -90,7 +92,8 @@ async def main(args: argparse.Namespace) -> None:
     rates: dict[str, list[float]] = {kind: [] for kind in KINDS}
     print(
         f"# {args.messages} messages x {args.size} B, {args.sessions} smtp-source sessions, "
-        f"Postfix -> smtp-sink, milter on {args.socket}, {args.runs} runs, "
+        f"Postfix -> smtp-sink, milter on {args.socket} with {args.workers} worker(s), "
+        f"{args.runs} runs, "
         f"policies: {args.policies}"
     )
     try:
@@ -117,6 +120,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sessions", type=int, default=16)
     parser.add_argument("--size", type=int, default=5000)
     parser.add_argument("--socket", choices=("inet", "unix"), default="inet")
+    parser.add_argument("--workers", type=int, default=1, help="gateway milter --workers")
     add_policies_option(parser)
     return parser.parse_args()
 

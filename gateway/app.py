@@ -22,7 +22,7 @@ import structlog
 
 from gateway.config import Settings
 from gateway.metrics import Metrics
-from gateway.notify import keep_watchdog_fed, notify, watchdog_interval
+from gateway.notify import beat_for_supervisor, keep_watchdog_fed, notify, watchdog_interval
 from gateway.policy.reload import PolicyHolder, reload_on_signal
 from gateway.smtp.auth import Authenticator, load_users
 from gateway.smtp.handler import RelayHandler
@@ -35,7 +35,6 @@ from gateway.thread_recorder import ThreadRecorder
 log = structlog.get_logger()
 
 DRAIN_POLL_SECONDS = 0.05
-HEARTBEAT_SECONDS = 1.0
 
 
 @dataclass
@@ -218,14 +217,6 @@ class Gateway:
             transactions_cut_off=cut_off,
         )
 
-    async def _beat(self, heartbeat: Callable[[], bool]) -> None:
-        """Beats come from the event loop itself: a stuck loop goes quiet."""
-        while True:
-            if not heartbeat():
-                self.request_stop("supervisor gone")
-                return
-            await asyncio.sleep(HEARTBEAT_SECONDS)
-
     async def run(self) -> int:
         """Serve until SIGTERM/SIGINT, then drain; the exit status for `gateway serve`.
 
@@ -246,7 +237,9 @@ class Gateway:
         if interval is not None:
             self._tasks.spawn(keep_watchdog_fed(interval))
         if self._heartbeat is not None:
-            self._tasks.spawn(self._beat(self._heartbeat))
+            self._tasks.spawn(
+                beat_for_supervisor(self._heartbeat, lambda: self.request_stop("supervisor gone"))
+            )
         # Everything built at start-up (settings, policies, imported modules) lives as
         # long as the process: keep it out of the cyclic GC's scans (about 1% of CPU
         # per message, measured in instructions with callgrind).

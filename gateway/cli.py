@@ -26,6 +26,7 @@ from gateway.store.base import StoreError
 
 if TYPE_CHECKING:
     from gateway.app import Gateway
+    from gateway.milter.server import MilterGateway
 
 
 def fail_with_problems(error: PolicyError, status: int) -> NoReturn:
@@ -38,6 +39,11 @@ def fail_with_problems(error: PolicyError, status: int) -> NoReturn:
 # Options `gateway serve` and `gateway milter` share (they set the same config keys).
 STORE_OPTION = click.option("--store", help="sqlite:///PATH or postgresql://...")
 POLICIES_FLAG = click.option("--policies", help="Directory of policy files.")
+WORKERS_OPTION = click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    help="Gateway processes sharing the listening ports (default 1; one per core).",
+)
 METRICS_OPTION = click.option(
     "--metrics", help="HOST:PORT to serve Prometheus metrics on (/metrics)."
 )
@@ -65,11 +71,7 @@ def main() -> None:
 @STORE_OPTION
 @POLICIES_FLAG
 @METRICS_OPTION
-@click.option(
-    "--workers",
-    type=click.IntRange(1, 64),
-    help="Gateway processes sharing the listening ports (default 1; one per core).",
-)
+@WORKERS_OPTION
 @LOG_FORMAT_OPTION
 def serve(config_file: Path | None, log_format: str, **flags: Any) -> None:
     """Run the gateway until SIGTERM."""
@@ -119,6 +121,7 @@ def serve(config_file: Path | None, log_format: str, **flags: Any) -> None:
     help="sign: add the policy's DKIM signature (default); off: leave it to OpenDKIM.",
 )
 @METRICS_OPTION
+@WORKERS_OPTION
 @LOG_FORMAT_OPTION
 def milter(config_file: Path | None, log_format: str, **flags: Any) -> None:
     """Run the gateway's checks, rewrites and signing as a Postfix/Sendmail milter."""
@@ -127,11 +130,13 @@ def milter(config_file: Path | None, log_format: str, **flags: Any) -> None:
     from gateway.milter.server import MilterGateway  # noqa: PLC0415
 
     try:
-        gateway = MilterGateway(settings)
+        gateway = MilterGateway(settings)  # with --workers: the check before any fork
     except PolicyError as exc:
         fail_with_problems(exc, USAGE_ERROR)
     except StoreError as exc:
         fail(f"cannot open the store: {exc}")
+    if settings.workers > 1:
+        milter_workers(gateway)
     try:
         status = asyncio.run(gateway.run())
     except OSError as exc:
@@ -150,6 +155,20 @@ def serve_workers(checked: Gateway) -> NoReturn:
     except OSError as exc:
         fail(f"cannot start: {exc.strerror or exc}")
     sys.exit(supervise(checked.settings, sockets))
+
+
+def milter_workers(checked: MilterGateway) -> NoReturn:
+    """As serve_workers, for `gateway milter`: check, close the store, bind once, fork."""
+    from gateway.config import parse_milter_listen  # noqa: PLC0415
+    from gateway.milter.server import bind_milter_socket  # noqa: PLC0415
+    from gateway.workers import supervise_milter  # noqa: PLC0415
+
+    checked.store.close()
+    try:
+        sock = bind_milter_socket(parse_milter_listen(checked.settings.milter_listen))
+    except OSError as exc:
+        fail(f"cannot start: {exc.strerror or exc}")
+    sys.exit(supervise_milter(checked.settings, sock))
 
 
 @main.group()

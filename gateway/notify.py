@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+from collections.abc import Callable
 
 
 def notify(*states: str) -> bool:
@@ -43,3 +44,16 @@ async def keep_watchdog_fed(interval: float) -> None:
     while True:
         notify("WATCHDOG=1")
         await asyncio.sleep(interval)
+
+
+HEARTBEAT_SECONDS = 1.0
+
+
+async def beat_for_supervisor(heartbeat: Callable[[], bool], orphaned: Callable[[], None]) -> None:
+    """A worker's beat to its supervisor, sent from the event loop itself (a stuck loop goes
+    quiet); `heartbeat` says False once the supervisor is gone, and `orphaned` is called."""
+    while True:
+        if not heartbeat():
+            orphaned()
+            return
+        await asyncio.sleep(HEARTBEAT_SECONDS)

@@ -31,7 +31,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from types import FrameType
-from typing import Any
+from typing import Any, Protocol
 
 import structlog
 
@@ -269,16 +269,48 @@ class ExclusiveAcceptSelector(selectors.EpollSelector):
         return key
 
 
+class _App(Protocol):
+    """What a worker runs: `Gateway` (`gateway serve`) or `MilterGateway`."""
+
+    async def run(self) -> int: ...
+
+
+AppFactory = Callable[[int, dict[str, socket.socket], Callable[[], bool]], _App]
+
+
+def _supervise_apps(count: int, sockets: dict[str, socket.socket], make: AppFactory) -> int:
+    def run_worker(
+        index: int, listeners: dict[str, socket.socket], beat: Callable[[], bool]
+    ) -> int:
+        app = make(index, listeners, beat)
+        selector = ExclusiveAcceptSelector({listener.fileno() for listener in listeners.values()})
+        with asyncio.Runner(loop_factory=lambda: asyncio.SelectorEventLoop(selector)) as runner:
+            return runner.run(app.run())
+
+    return Supervisor(count, sockets, run_worker).run()
+
+
 def supervise(settings: Settings, sockets: dict[str, socket.socket]) -> int:
     """Run `settings.workers` gateways on `sockets` until SIGTERM; the exit status."""
     from gateway.app import Gateway  # noqa: PLC0415 - imported before the fork, once
 
-    def run_worker(
-        index: int, listeners: dict[str, socket.socket], beat: Callable[[], bool]
-    ) -> int:
-        gateway = Gateway(worker_settings(settings, index), sockets=listeners, heartbeat=beat)
-        selector = ExclusiveAcceptSelector({listener.fileno() for listener in listeners.values()})
-        with asyncio.Runner(loop_factory=lambda: asyncio.SelectorEventLoop(selector)) as runner:
-            return runner.run(gateway.run())
+    def make(index: int, listeners: dict[str, socket.socket], beat: Callable[[], bool]) -> _App:
+        return Gateway(worker_settings(settings, index), sockets=listeners, heartbeat=beat)
 
-    return Supervisor(settings.workers, sockets, run_worker).run()
+    return _supervise_apps(settings.workers, sockets, make)
+
+
+def supervise_milter(settings: Settings, sock: socket.socket) -> int:
+    """`gateway milter --workers N`: N milter processes accepting on one socket."""
+    from gateway.milter.server import MilterGateway  # noqa: PLC0415 - before the fork, once
+
+    def make(index: int, listeners: dict[str, socket.socket], beat: Callable[[], bool]) -> _App:
+        settings_i = worker_settings(settings, index)
+        return MilterGateway(settings_i, sock=listeners["milter"], heartbeat=beat)
+
+    try:
+        return _supervise_apps(settings.workers, {"milter": sock}, make)
+    finally:
+        if sock.family == socket.AF_UNIX:
+            with contextlib.suppress(OSError):
+                os.unlink(sock.getsockname())

@@ -75,6 +75,13 @@ class MilterClient:
     @classmethod
     async def connect(cls, host: str, port: int, *, steps: int = ALL_STEPS) -> MilterClient:
         reader, writer = await asyncio.open_connection(host, port)
+        return await cls.negotiated(reader, writer, steps=steps)
+
+    @classmethod
+    async def negotiated(
+        cls, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, steps: int = ALL_STEPS
+    ) -> MilterClient:
+        """Option negotiation on an open connection (TCP or unix socket), as Postfix does."""
         client = cls(reader, writer)
         client.send(protocol.OPTION_NEGOTIATION, struct.pack("!III", 6, ALL_ACTIONS, steps))
         answer = await client.receive()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import struct
+import tempfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from gateway.dkim_sign import generate_key
 from gateway.milter import protocol
 from gateway.milter.server import MilterGateway
 from tests.milter_client import ACME_POLICY, MilterClient, apply_edits
-from tests.process import run_cli
+from tests.process import GatewayProcess, run_cli
 from tests.support import scrape
 
 REPLY = (
@@ -377,3 +378,45 @@ async def test_health_checks_the_milter_listener(
     assert status == 1
     assert f"FAIL milter {gateway.address}: no negotiation" in out
     assert "Traceback" not in out + err
+
+
+@pytest.mark.parametrize("family", ["inet", "unix"])
+async def test_two_milter_workers_share_one_socket(
+    tmp_path: Path, key_record: tuple[Path, str], family: str
+) -> None:
+    """`gateway milter --workers 2`: both processes take connections on one socket;
+    SIGTERM stops both (exit 0) and a unix socket file is removed at the end."""
+    policies = tmp_path / "policies"
+    policies.mkdir()
+    (policies / "10-acme.toml").write_text(ACME_POLICY.format(key=key_record[0]))
+    path = Path(tempfile.mkdtemp(prefix="gw-milter-")) / "milter.sock"
+    listen = "inet:127.0.0.1:0" if family == "inet" else f"unix:{path}"
+    gateway = await GatewayProcess.start(
+        "--listen", listen, "--store", f"sqlite:///{tmp_path / 'g.db'}", "--workers", "2",
+        cwd=tmp_path, command="milter",
+    )  # fmt: skip
+    try:
+        await gateway.wait_for_event("workers_started")
+
+        async def one_connection() -> None:
+            if family == "inet":
+                _, host, port = gateway.milter.split(":")
+                client = await MilterClient.connect(host, int(port))
+            else:
+                reader, writer = await asyncio.open_unix_connection(str(path))
+                client = await MilterClient.negotiated(reader, writer)
+            for _ in range(3):
+                await client.envelope("noreply@acme.example", "maria@customer.test")
+                assert (await client.message(REPLY)).verdict == protocol.CONTINUE
+            await client.close()
+
+        for _ in range(4):  # rounds of 6 concurrent connections
+            await asyncio.gather(*(one_connection() for _ in range(6)))
+        while sum(e["event"] == "message" for e in gateway.events) < 72:
+            assert await gateway.next_event() is not None
+        served = {e.get("worker") for e in gateway.events if e["event"] == "message"}
+        assert served == {0, 1}, served
+        assert await gateway.stop() == 0
+    finally:
+        gateway.kill()
+    assert not path.exists()

@@ -25,12 +25,13 @@ from gateway.metrics import Metrics
 from gateway.milter import protocol
 from gateway.milter.handler import MilterHandler
 from gateway.milter.session import MilterSession
-from gateway.notify import keep_watchdog_fed, notify, watchdog_interval
+from gateway.notify import beat_for_supervisor, keep_watchdog_fed, notify, watchdog_interval
 from gateway.policy.reload import PolicyHolder, reload_on_signal
 from gateway.smtp.relay import make_relay
 from gateway.store import open_store
 from gateway.tasks import BackgroundTasks
 from gateway.thread_recorder import ThreadRecorder
+from gateway.workers import LISTEN_BACKLOG, bind_listener
 
 log = structlog.get_logger()
 
@@ -59,14 +60,42 @@ def _quick_ack(writer: asyncio.StreamWriter) -> Callable[[], None]:
     return rearm
 
 
+def bind_milter_socket(address: tuple[str, int] | Path) -> socket.socket:
+    """The listening socket for `milter_listen`, bound once (by the supervisor with
+    --workers, which keeps it for replacements). A socket file left by a killed gateway
+    is replaced; any other file at that path is an error."""
+    if not isinstance(address, Path):
+        return bind_listener(*address)
+    with contextlib.suppress(FileNotFoundError):
+        if not stat.S_ISSOCK(address.lstat().st_mode):
+            raise OSError(f"{address} exists and is not a socket")
+        address.unlink()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        listener.bind(str(address))
+        os.chmod(address, UNIX_SOCKET_MODE)
+        listener.listen(LISTEN_BACKLOG)
+        listener.setblocking(False)
+    except OSError:
+        listener.close()
+        raise
+    return listener
+
+
 class MilterGateway:
     def __init__(
         self,
         settings: Settings,
         *,
         policy_poll_seconds: float = 1.0,
+        sock: socket.socket | None = None,
+        heartbeat: Callable[[], bool] | None = None,
     ) -> None:
+        """`sock`: the listening socket a supervisor bound (--workers; it also removes a
+        unix socket file at the end); `heartbeat`: as for `gateway serve` workers."""
         self.settings = settings
+        self._sock = sock
+        self._heartbeat = heartbeat
         self.listen = parse_milter_listen(settings.milter_listen)
         self.hostname = settings.hostname or socket.gethostname()
         self.policies = PolicyHolder(settings.policies, poll_seconds=policy_poll_seconds)
@@ -93,16 +122,12 @@ class MilterGateway:
         self._tasks = BackgroundTasks()
 
     async def start(self) -> None:
-        if isinstance(self.listen, Path):
-            self._remove_stale_socket(self.listen)
-            self.server = await asyncio.start_unix_server(self._serve, path=str(self.listen))
-            os.chmod(self.listen, UNIX_SOCKET_MODE)
+        sock = self._sock or bind_milter_socket(self.listen)
+        if sock.family == socket.AF_UNIX:
+            self.server = await asyncio.start_unix_server(self._serve, sock=sock)
         else:
-            host, port = self.listen
-            self.server = await asyncio.start_server(
-                self._serve, host=host, port=port, reuse_address=True
-            )
-            bound_host, bound_port = self.server.sockets[0].getsockname()[:2]
+            self.server = await asyncio.start_server(self._serve, sock=sock)
+            bound_host, bound_port = sock.getsockname()[:2]
             self.address = f"inet:{bound_host}:{bound_port}"
         self._tasks.spawn(self.policies.watch())
         if self.metrics is not None and self.settings.metrics is not None:
@@ -116,14 +141,6 @@ class MilterGateway:
             hold=self.handler.hold_mode,
             dkim=self.handler.dkim_mode,
         )
-
-    @staticmethod
-    def _remove_stale_socket(path: Path) -> None:
-        """A socket left by a killed gateway would make the bind fail; other files are kept."""
-        with contextlib.suppress(FileNotFoundError):
-            if not stat.S_ISSOCK(path.lstat().st_mode):
-                raise OSError(f"{path} exists and is not a socket")
-            path.unlink()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         if len(self.sessions) >= self.settings.max_connections:
@@ -201,7 +218,7 @@ class MilterGateway:
         if self.metrics is not None:
             self.metrics.close()
         self.store.close()
-        if isinstance(self.listen, Path):
+        if isinstance(self.listen, Path) and self._sock is None:
             with contextlib.suppress(OSError):
                 self.listen.unlink()
         log.info(
@@ -221,6 +238,10 @@ class MilterGateway:
         interval = watchdog_interval()
         if interval is not None:
             self._tasks.spawn(keep_watchdog_fed(interval))
+        if self._heartbeat is not None:
+            self._tasks.spawn(
+                beat_for_supervisor(self._heartbeat, lambda: self.request_stop("supervisor gone"))
+            )
         await self._stop.wait()
         await self.drain_and_close()
         return 0
