@@ -24,7 +24,7 @@ from gateway.milter import protocol
 from gateway.milter.server import MilterGateway
 from tests.milter_client import ACME_POLICY, MilterClient, apply_edits
 from tests.process import GatewayProcess, run_cli
-from tests.support import scrape
+from tests.support import Sink, scrape
 
 REPLY = (
     b"From: Acme Support <noreply@acme.example>\r\n"
@@ -47,10 +47,13 @@ def key_record(tmp_path: Path) -> tuple[Path, str]:
     return key_path, key.dns_record()
 
 
-async def start_milter(tmp_path: Path, key_path: Path, **overrides: Any) -> MilterGateway:
+async def start_milter(
+    tmp_path: Path, key_path: Path, *, extra: str = "", **overrides: Any
+) -> MilterGateway:
+    """An in-process `gateway milter` on a free port with the ACME policy (+ `extra`)."""
     policies = tmp_path / "policies"
     policies.mkdir(exist_ok=True)
-    (policies / "10-acme.toml").write_text(ACME_POLICY.format(key=key_path))
+    (policies / "10-acme.toml").write_text(ACME_POLICY.format(key=key_path) + extra)
     values = {
         "milter_listen": "inet:127.0.0.1:0",
         "policies": str(policies),
@@ -420,3 +423,28 @@ async def test_two_milter_workers_share_one_socket(
     finally:
         gateway.kill()
     assert not path.exists()
+
+
+async def test_held_reply_notice_goes_to_the_agent_through_the_relay(
+    tmp_path: Path, key_record: tuple[Path, str], sink: Sink
+) -> None:
+    """[hold] notify_sender in milter mode: after the DISCARD, the agent gets the note
+    through `relay` (the re-injection path), as with the proxy."""
+    gateway = await start_milter(
+        tmp_path, key_record[0], extra="[hold]\nnotify_sender = true\n", relay=sink.url
+    )
+    try:
+        client = await client_for(gateway)
+        await client.envelope("ana@acme.example", "maria@customer.test")
+        assert (await client.message(NO_GREETING)).verdict == protocol.DISCARD
+        await client.close()
+        (held,) = gateway.store.list()
+        await asyncio.wait_for(sink.handler.arrived.wait(), 5)
+    finally:
+        await gateway.drain_and_close()
+    (notice,) = sink.messages
+    assert notice.mail_from in {"", "<>"}
+    assert notice.rcpt_tos == ["ana@acme.example"]
+    assert b"Auto-Submitted: auto-generated" in notice.content
+    assert b"Subject: Held for review: Re: refund" in notice.content
+    assert held.id.encode() in notice.content
