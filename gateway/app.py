@@ -9,9 +9,6 @@ connections are closed and the process exits 0.
 from __future__ import annotations
 
 import asyncio
-import gc
-import os
-import signal
 import socket
 import ssl
 import time
@@ -21,16 +18,11 @@ from dataclasses import dataclass
 import structlog
 
 from gateway.config import Settings
-from gateway.metrics import Metrics
-from gateway.notify import beat_for_supervisor, keep_watchdog_fed, notify, watchdog_interval
-from gateway.policy.reload import PolicyHolder, reload_on_signal
+from gateway.service import Service
 from gateway.smtp.auth import Authenticator, load_users
 from gateway.smtp.handler import RelayHandler
 from gateway.smtp.relay import Relay, RelayTarget, make_relay
 from gateway.smtp.server import GatewaySMTP, ListenerState, MemoryBudget
-from gateway.store import open_store
-from gateway.tasks import BackgroundTasks
-from gateway.thread_recorder import ThreadRecorder
 
 log = structlog.get_logger()
 
@@ -50,7 +42,7 @@ class _Listener:
         return str(sockname[0]), int(sockname[1])
 
 
-class Gateway:
+class Gateway(Service):
     def __init__(
         self,
         settings: Settings,
@@ -59,22 +51,11 @@ class Gateway:
         sockets: dict[str, socket.socket] | None = None,
         heartbeat: Callable[[], bool] | None = None,
     ) -> None:
-        """`sockets`: listeners bound by a supervisor (--workers); `heartbeat`: called
-        every second from the event loop, so the supervisor can tell a live worker; it
-        returns False when the supervisor is gone, and the worker drains and stops."""
-        self.settings = settings
+        """`sockets`: listeners bound by a supervisor (--workers); `heartbeat`: see Service."""
+        super().__init__(settings, policy_poll_seconds=policy_poll_seconds, heartbeat=heartbeat)
         self._sockets = sockets or {}
-        self._heartbeat = heartbeat
-        self.hostname = settings.hostname or socket.gethostname()
         self.listeners: dict[str, _Listener] = {}
-        self.policies = PolicyHolder(settings.policies, poll_seconds=policy_poll_seconds)
-        self.store = open_store(settings.store)
         self.budget = MemoryBudget(settings.max_bytes_in_flight)  # shared by both legs
-        holder = self.policies
-        self.metrics = Metrics(self.store.held_count) if settings.metrics else None
-        self.threads = ThreadRecorder(self.store, lambda: holder.current, self.metrics)
-        self._stop = asyncio.Event()
-        self._tasks = BackgroundTasks()
         self._tls_context = self._server_tls_context()
         self._authenticator = (
             Authenticator(load_users(settings.auth.users_file)) if settings.auth else None
@@ -88,20 +69,13 @@ class Gateway:
         context.load_cert_chain(str(tls.cert), str(tls.key))
         return context
 
-    def request_reload(self) -> None:
-        self._tasks.spawn(reload_on_signal(self.policies))
-
     async def start(self) -> None:
         settings = self.settings
         await self._open("outbound", settings.listen, settings.relay)
         if settings.inbound_listen is not None:
             inbound_relay = settings.inbound_relay or settings.relay
             await self._open("inbound", settings.inbound_listen, inbound_relay)
-        self._tasks.spawn(self.policies.watch())
-        if self.metrics is not None and settings.metrics is not None:
-            host, port = self.metrics.serve(*settings.metrics)
-            self.metrics_address = (host, port)
-            log.info("metrics_listening", listen=f"{host}:{port}", path="/metrics")
+        self._start_shared()
         log.info(
             "policies_loaded",
             directory=str(self.policies.directory),
@@ -172,15 +146,6 @@ class Gateway:
             server = await loop.create_server(factory, host=host, port=port, reuse_address=True)
         self.listeners[leg] = _Listener(state, relay, server, handler)
 
-    def request_stop(self, reason: str = "signal") -> None:
-        if not self._stop.is_set():
-            log.info("gateway_stopping", reason=reason)
-            notify("STOPPING=1", "STATUS=draining transactions in flight")
-            self._stop.set()
-
-    async def wait_stopped(self) -> None:
-        await self._stop.wait()
-
     async def drain_and_close(self) -> None:
         """Finish transactions in flight, then close everything (see module docstring)."""
         started = time.monotonic()
@@ -207,44 +172,16 @@ class Gateway:
             await listener.state.background.wait()  # relay aborts under way
             await listener.handler.background.wait()  # hold notices under way
             await listener.relay.close()
-        await self.threads.close()  # thread records queued by the sessions above
-        if self.metrics is not None:
-            self.metrics.close()
-        self.store.close()
+        await self._close_shared()  # thread records queued by the sessions above, store
         log.info(
             "gateway_stopped",
             drain_seconds=round(time.monotonic() - started, 3),
             transactions_cut_off=cut_off,
         )
 
-    async def run(self) -> int:
-        """Serve until SIGTERM/SIGINT, then drain; the exit status for `gateway serve`.
-
-        Signal handlers go in before the listeners open: a reload or stop that
-        arrives the moment the gateway reports it is up must not kill it.
-        """
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, self.request_stop, signal.Signals(signum).name)
-        loop.add_signal_handler(signal.SIGHUP, self.request_reload)
-        await self.start()
+    def ready_status(self) -> str:
         addresses = ", ".join(
             f"{leg} {host}:{port}"
             for leg, (host, port) in ((leg, lst.address) for leg, lst in self.listeners.items())
         )
-        notify("READY=1", f"STATUS=listening: {addresses}", f"MAINPID={os.getpid()}")
-        interval = watchdog_interval()
-        if interval is not None:
-            self._tasks.spawn(keep_watchdog_fed(interval))
-        if self._heartbeat is not None:
-            self._tasks.spawn(
-                beat_for_supervisor(self._heartbeat, lambda: self.request_stop("supervisor gone"))
-            )
-        # Everything built at start-up (settings, policies, imported modules) lives as
-        # long as the process: keep it out of the cyclic GC's scans (about 1% of CPU
-        # per message, measured in instructions with callgrind).
-        gc.collect()
-        gc.freeze()
-        await self.wait_stopped()
-        await self.drain_and_close()
-        return 0
+        return f"listening: {addresses}"

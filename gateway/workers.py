@@ -50,16 +50,15 @@ LISTEN_BACKLOG = 1024
 WorkerMain = Callable[[int, dict[str, socket.socket], Callable[[], bool]], int]
 
 
-def bind_listener(host: str, port: int) -> socket.socket:
-    """A listening TCP socket the workers inherit (raises OSError like the event loop would)."""
-    family, _, _, _, address = socket.getaddrinfo(
-        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-    )[0]
+def listening(
+    family: socket.AddressFamily, address: Any, options: tuple[tuple[int, int, int], ...] = ()
+) -> socket.socket:
+    """A non-blocking listening stream socket on `address`, closed again if a step fails
+    (raises OSError like the event loop would)."""
     listener = socket.socket(family, socket.SOCK_STREAM)
     try:
-        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        if family == socket.AF_INET6:
-            listener.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        for level, name, value in options:
+            listener.setsockopt(level, name, value)
         listener.bind(address)
         listener.listen(LISTEN_BACKLOG)
         listener.setblocking(False)
@@ -67,6 +66,17 @@ def bind_listener(host: str, port: int) -> socket.socket:
         listener.close()
         raise
     return listener
+
+
+def bind_listener(host: str, port: int) -> socket.socket:
+    """A listening TCP socket the workers inherit."""
+    family, _, _, _, address = socket.getaddrinfo(
+        host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+    )[0]
+    options = [(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)]
+    if family == socket.AF_INET6:
+        options.append((socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1))
+    return listening(family, address, tuple(options))
 
 
 def bind_listeners(settings: Settings) -> dict[str, socket.socket]:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
-import signal
 import socket
 import stat
 import time
@@ -21,17 +20,12 @@ from pathlib import Path
 import structlog
 
 from gateway.config import Settings, parse_milter_listen
-from gateway.metrics import Metrics
 from gateway.milter import protocol
 from gateway.milter.handler import MilterHandler
 from gateway.milter.session import MilterSession
-from gateway.notify import beat_for_supervisor, keep_watchdog_fed, notify, watchdog_interval
-from gateway.policy.reload import PolicyHolder, reload_on_signal
+from gateway.service import Service
 from gateway.smtp.relay import make_relay
-from gateway.store import open_store
-from gateway.tasks import BackgroundTasks
-from gateway.thread_recorder import ThreadRecorder
-from gateway.workers import LISTEN_BACKLOG, bind_listener
+from gateway.workers import bind_listener, listening
 
 log = structlog.get_logger()
 
@@ -70,19 +64,18 @@ def bind_milter_socket(address: tuple[str, int] | Path) -> socket.socket:
         if not stat.S_ISSOCK(address.lstat().st_mode):
             raise OSError(f"{address} exists and is not a socket")
         address.unlink()
-    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener = listening(socket.AF_UNIX, str(address))
     try:
-        listener.bind(str(address))
         os.chmod(address, UNIX_SOCKET_MODE)
-        listener.listen(LISTEN_BACKLOG)
-        listener.setblocking(False)
     except OSError:
         listener.close()
         raise
     return listener
 
 
-class MilterGateway:
+class MilterGateway(Service):
+    stopping_status = "finishing messages in flight"
+
     def __init__(
         self,
         settings: Settings,
@@ -93,16 +86,10 @@ class MilterGateway:
     ) -> None:
         """`sock`: the listening socket a supervisor bound (--workers; it also removes a
         unix socket file at the end); `heartbeat`: as for `gateway serve` workers."""
-        self.settings = settings
+        super().__init__(settings, policy_poll_seconds=policy_poll_seconds, heartbeat=heartbeat)
         self._sock = sock
-        self._heartbeat = heartbeat
         self.listen = parse_milter_listen(settings.milter_listen)
-        self.hostname = settings.hostname or socket.gethostname()
-        self.policies = PolicyHolder(settings.policies, poll_seconds=policy_poll_seconds)
-        self.store = open_store(settings.store)
         holder = self.policies
-        self.metrics = Metrics(self.store.held_count) if settings.metrics else None
-        self.threads = ThreadRecorder(self.store, lambda: holder.current, self.metrics)
         self.handler = MilterHandler(
             store=self.store,
             threads=self.threads,
@@ -115,11 +102,8 @@ class MilterGateway:
         )
         self.server: asyncio.Server | None = None
         self.address = settings.milter_listen  # in Postfix's spelling, port 0 resolved at start
-        self.metrics_address: tuple[str, int] | None = None
         self.sessions: dict[MilterSession, asyncio.StreamWriter] = {}
         self._draining = False
-        self._stop = asyncio.Event()
-        self._tasks = BackgroundTasks()
 
     async def start(self) -> None:
         sock = self._sock or bind_milter_socket(self.listen)
@@ -129,11 +113,7 @@ class MilterGateway:
             self.server = await asyncio.start_server(self._serve, sock=sock)
             bound_host, bound_port = sock.getsockname()[:2]
             self.address = f"inet:{bound_host}:{bound_port}"
-        self._tasks.spawn(self.policies.watch())
-        if self.metrics is not None and self.settings.metrics is not None:
-            host, port = self.metrics.serve(*self.settings.metrics)
-            self.metrics_address = (host, port)
-            log.info("metrics_listening", listen=f"{host}:{port}", path="/metrics")
+        self._start_shared()
         log.info(
             "milter_started",
             listen=self.address,
@@ -186,15 +166,6 @@ class MilterGateway:
             if session.in_message:
                 log.info("milter_connection_lost", error=str(exc))
 
-    def request_stop(self, reason: str = "signal") -> None:
-        if not self._stop.is_set():
-            log.info("gateway_stopping", reason=reason)
-            notify("STOPPING=1", "STATUS=finishing messages in flight")
-            self._stop.set()
-
-    def request_reload(self) -> None:
-        self._tasks.spawn(reload_on_signal(self.policies))
-
     async def drain_and_close(self) -> None:
         """Let messages in flight get their answer (up to shutdown_grace), then close."""
         started = time.monotonic()
@@ -214,10 +185,7 @@ class MilterGateway:
         await self._tasks.cancel()
         await self.handler.background.wait()
         await self.handler.relay.close()
-        await self.threads.close()
-        if self.metrics is not None:
-            self.metrics.close()
-        self.store.close()
+        await self._close_shared()
         if isinstance(self.listen, Path) and self._sock is None:
             with contextlib.suppress(OSError):
                 self.listen.unlink()
@@ -227,21 +195,5 @@ class MilterGateway:
             transactions_cut_off=cut_off,
         )
 
-    async def run(self) -> int:
-        """Serve until SIGTERM/SIGINT, then drain; the exit status for `gateway milter`."""
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(signum, self.request_stop, signal.Signals(signum).name)
-        loop.add_signal_handler(signal.SIGHUP, self.request_reload)
-        await self.start()
-        notify("READY=1", f"STATUS=milter listening: {self.address}", f"MAINPID={os.getpid()}")
-        interval = watchdog_interval()
-        if interval is not None:
-            self._tasks.spawn(keep_watchdog_fed(interval))
-        if self._heartbeat is not None:
-            self._tasks.spawn(
-                beat_for_supervisor(self._heartbeat, lambda: self.request_stop("supervisor gone"))
-            )
-        await self._stop.wait()
-        await self.drain_and_close()
-        return 0
+    def ready_status(self) -> str:
+        return f"milter listening: {self.address}"
