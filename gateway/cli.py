@@ -10,8 +10,9 @@ import asyncio
 import json
 import ssl
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
@@ -25,8 +26,10 @@ from gateway.stats_cli import stats as stats_command
 from gateway.store.base import StoreError
 
 if TYPE_CHECKING:
-    from gateway.app import Gateway
-    from gateway.milter.server import MilterGateway
+    from gateway.config import Settings
+    from gateway.service import Service
+
+Sockets = TypeVar("Sockets")
 
 
 def fail_with_problems(error: PolicyError, status: int) -> NoReturn:
@@ -89,13 +92,9 @@ def serve(config_file: Path | None, log_format: str, **flags: Any) -> None:
         fail(f"cannot open the store: {exc}")
     except (ssl.SSLError, OSError) as exc:
         fail(f"config error: cannot load TLS certificate/key ({exc})", USAGE_ERROR)
-    if settings.workers > 1:
-        serve_workers(gateway)
-    try:
-        status = asyncio.run(gateway.run())
-    except OSError as exc:
-        fail(f"cannot start: {exc.strerror or exc}")
-    sys.exit(status)
+    from gateway.workers import bind_listeners, supervise  # noqa: PLC0415
+
+    run_service(gateway, bind_listeners, supervise)
 
 
 @main.command()
@@ -127,7 +126,9 @@ def milter(config_file: Path | None, log_format: str, **flags: Any) -> None:
     """Run the gateway's checks, rewrites and signing as a Postfix/Sendmail milter."""
     settings = settings_or_exit(config_file, flags)
     configure_logging("json" if log_format == "json" else "console")
-    from gateway.milter.server import MilterGateway  # noqa: PLC0415
+    from gateway.config import parse_milter_listen  # noqa: PLC0415
+    from gateway.milter.server import MilterGateway, bind_milter_socket  # noqa: PLC0415
+    from gateway.workers import supervise_milter  # noqa: PLC0415
 
     try:
         gateway = MilterGateway(settings)  # with --workers: the check before any fork
@@ -135,40 +136,34 @@ def milter(config_file: Path | None, log_format: str, **flags: Any) -> None:
         fail_with_problems(exc, USAGE_ERROR)
     except StoreError as exc:
         fail(f"cannot open the store: {exc}")
+    run_service(
+        gateway,
+        lambda checked: bind_milter_socket(parse_milter_listen(checked.milter_listen)),
+        supervise_milter,
+    )
+
+
+def run_service(
+    service: Service,
+    bind: Callable[[Settings], Sockets],
+    supervise: Callable[[Settings, Sockets], int],
+) -> NoReturn:
+    """Run the checked `service` until SIGTERM. With --workers, the supervisor path: its
+    store is closed (no connection or pool thread may cross a fork; migrations have run),
+    the sockets are bound once (`bind`), and the workers fork (`supervise`)."""
+    settings = service.settings
     if settings.workers > 1:
-        milter_workers(gateway)
+        service.store.close()
+        try:
+            sockets = bind(settings)
+        except OSError as exc:
+            fail(f"cannot start: {exc.strerror or exc}")
+        sys.exit(supervise(settings, sockets))
     try:
-        status = asyncio.run(gateway.run())
+        status = asyncio.run(service.run())
     except OSError as exc:
         fail(f"cannot start: {exc.strerror or exc}")
     sys.exit(status)
-
-
-def serve_workers(checked: Gateway) -> NoReturn:
-    """The supervisor path: the checked gateway's store is closed (no connection or pool
-    thread may cross a fork; migrations have run), the ports are bound once, workers fork."""
-    from gateway.workers import bind_listeners, supervise  # noqa: PLC0415
-
-    checked.store.close()
-    try:
-        sockets = bind_listeners(checked.settings)
-    except OSError as exc:
-        fail(f"cannot start: {exc.strerror or exc}")
-    sys.exit(supervise(checked.settings, sockets))
-
-
-def milter_workers(checked: MilterGateway) -> NoReturn:
-    """As serve_workers, for `gateway milter`: check, close the store, bind once, fork."""
-    from gateway.config import parse_milter_listen  # noqa: PLC0415
-    from gateway.milter.server import bind_milter_socket  # noqa: PLC0415
-    from gateway.workers import supervise_milter  # noqa: PLC0415
-
-    checked.store.close()
-    try:
-        sock = bind_milter_socket(parse_milter_listen(checked.settings.milter_listen))
-    except OSError as exc:
-        fail(f"cannot start: {exc.strerror or exc}")
-    sys.exit(supervise_milter(checked.settings, sock))
 
 
 @main.group()
