@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
-import statistics
 import sys
 import tempfile
 from pathlib import Path
@@ -24,6 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/postfix.py
 
 from proxy_bench import add_policies_option, free_port, policy_directory, start_smtp_sink, stop
+from timing import alternating_rates, print_medians
 from workers_bench import smtp_source
 
 from tests.postfix import Postfix
@@ -89,7 +89,6 @@ async def main(args: argparse.Namespace) -> None:
     args.workdir = Path(tempfile.mkdtemp(prefix="gateway-bench-milter-"))
     args.workdir.chmod(0o755)  # Postfix's own user walks into its directory
     sink, sink_port = await start_smtp_sink(args.workdir)
-    rates: dict[str, list[float]] = {kind: [] for kind in KINDS}
     print(
         f"# {args.messages} messages x {args.size} B, {args.sessions} smtp-source sessions, "
         f"Postfix -> smtp-sink, milter on {args.socket} with {args.workers} worker(s), "
@@ -97,19 +96,13 @@ async def main(args: argparse.Namespace) -> None:
         f"policies: {args.policies}"
     )
     try:
-        for run in range(1, args.runs + 1):
-            order = KINDS if run % 2 else tuple(reversed(KINDS))
-            for kind in order:
-                rate = await measure(kind, run, sink_port, args)
-                rates[kind].append(rate)
-                print(f"run {run} {kind:15s} {rate:8.1f} msg/s", flush=True)
+        rates = await alternating_rates(
+            KINDS, args.runs, lambda kind, run: measure(kind, run, sink_port, args)
+        )
     finally:
         await stop(sink)
         shutil.rmtree(args.workdir, ignore_errors=True)
-    median = {kind: statistics.median(values) for kind, values in rates.items()}
-    for kind in KINDS:
-        ratio = median[kind] / median["postfix"]
-        print(f"median {kind:15s} {median[kind]:8.1f} msg/s  ({ratio:.2f}x Postfix alone)")
+    print_medians(rates, "postfix", "Postfix alone")
 
 
 def parse_args() -> argparse.Namespace:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import shutil
-import statistics
 import sys
 import tempfile
 import time
@@ -32,6 +31,7 @@ from proxy_bench import (
     stop,
     wait_port,
 )
+from timing import alternating_rates, print_medians
 
 KINDS = ("bare", "workers1", "workers2")
 
@@ -99,26 +99,19 @@ async def main(args: argparse.Namespace) -> None:
     args.policies = policy_directory(args.policies)
     args.workdir = Path(tempfile.mkdtemp(prefix="gateway-bench-workers-"))
     sink, sink_port = await start_smtp_sink(args.workdir)
-    rates: dict[str, list[float]] = {kind: [] for kind in KINDS}
     print(
         f"# {args.messages} messages x {args.size} B, {args.sessions} smtp-source sessions, "
         f"new connection per message, relay = smtp-sink, {args.runs} runs, "
         f"policies: {args.policies}"
     )
     try:
-        for run in range(1, args.runs + 1):
-            order = KINDS if run % 2 else tuple(reversed(KINDS))
-            for kind in order:
-                rate = await measure(kind, sink_port, args)
-                rates[kind].append(rate)
-                print(f"run {run} {kind:9s} {rate:8.1f} msg/s", flush=True)
+        rates = await alternating_rates(
+            KINDS, args.runs, lambda kind, _run: measure(kind, sink_port, args)
+        )
     finally:
         await stop(sink)
         shutil.rmtree(args.workdir, ignore_errors=True)
-    median = {kind: statistics.median(values) for kind, values in rates.items()}
-    for kind in KINDS:
-        ratio = median[kind] / median["bare"]
-        print(f"median {kind:9s} {median[kind]:8.1f} msg/s  ({ratio:.2f}x bare)")
+    median = print_medians(rates, "bare", "bare")
     speedups = [two / one for one, two in zip(rates["workers1"], rates["workers2"], strict=True)]
     print(
         f"speed-up 1 -> 2 workers: {median['workers2'] / median['workers1']:.2f} (medians), "
