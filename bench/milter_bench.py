@@ -24,9 +24,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/postfix
 
 from proxy_bench import add_policies_option, free_port, policy_directory, start_smtp_sink, stop
 from timing import alternating_rates, print_medians
-from workers_bench import smtp_source
 
-from tests.postfix import Postfix
+from tests.postfix import Postfix, smtp_source
 
 KINDS = ("postfix", "postfix+milter")
 
@@ -75,8 +74,11 @@ async def measure(kind: str, run: int, sink_port: int, args: argparse.Namespace)
     )
     await postfix.start()
     try:
-        await smtp_source(postfix.smtpd_port, args.warmup, args.sessions, args.size)
-        seconds = await smtp_source(postfix.smtpd_port, args.messages, args.sessions, args.size)
+        port = postfix.smtpd_port
+        await smtp_source(port, messages=args.warmup, sessions=args.sessions, size=args.size)
+        seconds = await smtp_source(
+            port, messages=args.messages, sessions=args.sessions, size=args.size
+        )
         return args.messages / seconds
     finally:
         await postfix.stop()

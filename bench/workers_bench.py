@@ -16,10 +16,10 @@ import asyncio
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/postfix.py
 
 from proxy_bench import (
     HERE,
@@ -33,33 +33,9 @@ from proxy_bench import (
 )
 from timing import alternating_rates, print_medians
 
+from tests.postfix import smtp_source
+
 KINDS = ("bare", "workers1", "workers2")
-
-
-async def smtp_source(port: int, messages: int, sessions: int, size: int) -> float:
-    """Seconds smtp-source takes to hand `messages` over, or an error."""
-    tool = shutil.which("smtp-source") or "/usr/sbin/smtp-source"
-    started = time.perf_counter()
-    process = await asyncio.create_subprocess_exec(
-        tool,
-        "-s",
-        str(sessions),
-        "-m",
-        str(messages),
-        "-l",
-        str(size),
-        "-f",
-        "agent@acme.example",
-        "-t",
-        "maria@customer.test",
-        f"127.0.0.1:{port}",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
-    output, _ = await process.communicate()
-    if process.returncode != 0 or output.strip():
-        raise RuntimeError(f"smtp-source: {output.decode(errors='replace').strip()[:300]}")
-    return time.perf_counter() - started
 
 
 def argv_for(kind: str, port: int, sink_port: int, args: argparse.Namespace) -> list[str]:
@@ -88,8 +64,10 @@ async def measure(kind: str, sink_port: int, args: argparse.Namespace) -> float:
     process = await start(argv_for(kind, port, sink_port, args), args.workdir)
     try:
         await wait_port(port)
-        await smtp_source(port, args.warmup, args.sessions, args.size)
-        seconds = await smtp_source(port, args.messages, args.sessions, args.size)
+        await smtp_source(port, messages=args.warmup, sessions=args.sessions, size=args.size)
+        seconds = await smtp_source(
+            port, messages=args.messages, sessions=args.sessions, size=args.size
+        )
         return args.messages / seconds
     finally:
         await stop(process)

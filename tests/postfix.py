@@ -407,3 +407,38 @@ async def smtp_sink(*flags: str, dump_dir: Path | None = None) -> AsyncIterator[
         if process.returncode is None:
             process.kill()
         await process.wait()
+
+
+async def smtp_source(
+    port: int,
+    *,
+    messages: int,
+    sessions: int,
+    size: int | None = None,
+    sender: str = "agent@acme.example",
+    within: float = 600,
+) -> float:
+    """Postfix's smtp-source: `messages` (of `size` bytes) to maria@customer.test over
+    `sessions` connections at once, a new one per message; the seconds it took. It is
+    silent when every message got a 2xx; any exit status or output is an error."""
+    started = time.perf_counter()
+    length = ["-l", str(size)] if size else []
+    process = await asyncio.create_subprocess_exec(
+        require_tool("smtp-source"),
+        "-s",
+        str(sessions),
+        "-m",
+        str(messages),
+        *length,
+        "-f",
+        sender,
+        "-t",
+        "maria@customer.test",
+        f"127.0.0.1:{port}",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
+    )
+    output, _ = await asyncio.wait_for(process.communicate(), within)
+    if process.returncode != 0 or output.strip():
+        raise RuntimeError(f"smtp-source: {output.decode(errors='replace').strip()[:300]}")
+    return time.perf_counter() - started

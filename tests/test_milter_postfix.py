@@ -22,7 +22,7 @@ import pytest
 
 from gateway.dkim_sign import generate_key
 from tests.milter_client import ACME_POLICY
-from tests.postfix import Postfix, smtp_sink
+from tests.postfix import Postfix, smtp_sink, smtp_source
 from tests.process import GatewayProcess, run_cli
 from tests.support import free_port, require_tool
 
@@ -160,23 +160,7 @@ async def test_noreply_sender_arrives_rewritten_and_dkim_valid(mail_path: MailPa
 async def test_reply_without_greeting_is_held_then_released(mail_path: MailPath) -> None:
     """smtp-source's messages (no greeting) get 250 from Postfix, wait in the gateway's
     store instead of leaving, and arrive signed once a reviewer releases them."""
-    source = require_tool("smtp-source")
-    process = await asyncio.create_subprocess_exec(
-        source,
-        "-m",
-        "3",
-        "-s",
-        "2",
-        "-f",
-        "agent@acme.example",
-        "-t",
-        "maria@customer.test",
-        f"127.0.0.1:{mail_path.postfix.smtpd_port}",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    _, err = await asyncio.wait_for(process.communicate(), 60)
-    assert process.returncode == 0, err.decode()
+    await smtp_source(mail_path.postfix.smtpd_port, messages=3, sessions=2, within=60)
     await asyncio.sleep(1.5)  # a queue run: anything that was going to leave has left
     assert mail_path.delivered() == []
     status, out, err_text = await run_cli(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from gateway.app import Gateway
-from tests.postfix import smtp_sink
+from tests.postfix import smtp_sink, smtp_source
 from tests.process import GatewayProcess
 from tests.smtp_client import session
 from tests.support import Sink, port_of, require_tool, start_gateway
@@ -65,25 +65,9 @@ async def test_smtp_sink_faults_give_honest_answers(
 
 async def test_smtp_source_load_arrives_complete(sink: Sink, gateway: Gateway) -> None:
     """smtp-source: 200 messages over 8 sessions, every one reaches the relay exactly once."""
-    binary = require_tool("smtp-source")
-    process = await asyncio.create_subprocess_exec(
-        binary,
-        "-s",
-        "8",
-        "-m",
-        "200",
-        "-l",
-        "5000",
-        "-f",
-        "agent@acme.test",
-        "-t",
-        "maria@customer.test",
-        f"127.0.0.1:{port_of(gateway)}",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
+    await smtp_source(
+        port_of(gateway), messages=200, sessions=8, size=5000, sender="agent@acme.test", within=120
     )
-    _out, err = await asyncio.wait_for(process.communicate(), 120)
-    assert process.returncode == 0, err.decode()
     assert len(sink.messages) == 200
     assert all(len(m.content) >= 5000 for m in sink.messages)
 
