@@ -11,7 +11,6 @@ it is recorded for the thread clock, as the proxy's inbound leg would.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable
 from typing import Literal
 
@@ -19,6 +18,7 @@ import structlog
 
 from gateway.dkim_sign import Signer, SigningError
 from gateway.holding import HoldDesk, held_message
+from gateway.judging import judge
 from gateway.message import MessageView
 from gateway.metrics import Metrics
 from gateway.milter import protocol
@@ -27,7 +27,7 @@ from gateway.milter.session import MilterMessage
 from gateway.offload import sized_call
 from gateway.outcome import count_message, log_message, rejection
 from gateway.outgoing import Outgoing, describe, rewrite, signer_for
-from gateway.policy.engine import Decision, evaluate
+from gateway.policy.engine import Decision
 from gateway.policy.loader import PolicySet
 from gateway.release import approved
 from gateway.smtp.relay import Relay
@@ -90,7 +90,7 @@ class MilterHandler:
         content = message.content
         view = MessageView(content)
         policies = message.policies or self.policies()
-        decision = await self._decide(view, message, policies)
+        decision = await judge(view, message.mail_from, policies, self.threads, message.queue_id)
         outgoing: Outgoing | None = None
         if decision.action == "reject":
             reply = rejection(decision)
@@ -124,17 +124,6 @@ class MilterHandler:
             postfix_queue_id=postfix_queue_id,
         )
         return packets
-
-    async def _decide(
-        self, view: MessageView, message: MilterMessage, policies: PolicySet
-    ) -> Decision:
-        customer_text = None
-        keys = self.threads.lookup_keys(view, message.queue_id, policies, message.mail_from)
-        if keys is not None:
-            customer_text = await asyncio.to_thread(self.threads.customer_text, keys)
-        return await sized_call(
-            len(view.raw), evaluate, view, message.mail_from, policies, customer_text
-        )
 
     async def _edits(
         self, message: MilterMessage, content: bytes, decision: Decision

@@ -6,7 +6,6 @@ the relay's answer to the final bytes. Nothing here answers 250 on its own.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,12 +15,13 @@ import structlog
 from gateway.dkim_sign import SigningError
 from gateway.holding import HoldDesk, held_message
 from gateway.ids import new_queue_id
+from gateway.judging import judge
 from gateway.message import MessageView
 from gateway.metrics import Metrics
 from gateway.offload import sized_call
 from gateway.outcome import count_message, log_message, rejection
 from gateway.outgoing import Outgoing, prepare
-from gateway.policy.engine import Decision, evaluate
+from gateway.policy.engine import Decision
 from gateway.policy.loader import PolicySet
 from gateway.rewrite import target_for
 from gateway.smtp.content import normalise_line_endings
@@ -173,15 +173,8 @@ class RelayHandler:
         content, fixed_line_endings = normalise_line_endings(raw, envelope.bare_line_endings)
         view = MessageView(content)
         queue_id = envelope.queue_id or new_queue_id()
-        customer_text = None
-        if self.threads is not None and envelope.policies is not None:
-            keys = self.threads.lookup_keys(
-                view, queue_id, envelope.policies, envelope.mail_from or ""
-            )
-            if keys is not None:
-                customer_text = await asyncio.to_thread(self.threads.customer_text, keys)
-        decision = await self._decide(
-            view, envelope.mail_from or "", envelope.policies, customer_text
+        decision = await judge(
+            view, envelope.mail_from or "", envelope.policies, self.threads, queue_id
         )
         outgoing: Outgoing | None = None
         try:
@@ -236,15 +229,6 @@ class RelayHandler:
             threads.customer_arrived(view, queue_id, sender)
         else:
             threads.reply_relayed(view, queue_id, sender, decision.named)
-
-    @staticmethod
-    async def _decide(
-        view: MessageView, mail_from: str, policies: PolicySet | None, customer_text: str | None
-    ) -> Decision:
-        """Judge the message; a big one in a worker thread (MIME parsing grows with size)."""
-        if policies is None:
-            return Decision("relay", None, ())
-        return await sized_call(len(view.raw), evaluate, view, mail_from, policies, customer_text)
 
     async def _prepare(
         self, content: bytes, mail_from: str, decision: Decision
