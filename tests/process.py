@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +91,28 @@ class GatewayProcess:
         if self.process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(self.process.pid, signal.SIGKILL)
+
+
+@contextlib.contextmanager
+def only_worker(pids: list[int], running: int) -> Iterator[None]:
+    """SIGSTOP every worker in `pids` but `running`, SIGCONT them again on exit.
+
+    Which of several idle workers the kernel wakes for a new connection on a shared
+    socket is its choice (with EPOLLEXCLUSIVE usually the same one while it keeps
+    up), so "both workers served" cannot be shown by sending mail and hoping. A
+    stopped worker is not waiting in epoll_wait, so the kernel must hand every new
+    connection to the one left running: if that one did not accept on the shared
+    socket, the clients would hang and the test fail.
+    """
+    stopped = [pid for pid in pids if pid != running]
+    for pid in stopped:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        yield
+    finally:
+        for pid in stopped:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
 
 
 async def run_cli(

@@ -16,7 +16,7 @@ from typing import Any
 
 import aiosmtplib
 
-from tests.process import GatewayProcess, run_cli
+from tests.process import GatewayProcess, only_worker, run_cli
 from tests.support import Sink, send_message
 
 MESSAGE = (
@@ -65,17 +65,27 @@ async def test_two_workers_share_one_port_and_every_signal(
     assert len(started["pids"]) == 2
     port = gateway.ports["outbound"]
 
-    # 10 clients at once, a connection per message: a new connection wakes a worker that
-    # is idle in epoll_wait (EPOLLEXCLUSIVE), so while one is busy the other takes it.
-    async def client() -> None:
-        for _ in range(6):
+    # Each worker alone (the other SIGSTOPped) must take the connections on the shared
+    # port: 4 clients at once, a connection per message.
+    async def client(messages: int) -> None:
+        for _ in range(messages):
             assert (await send_message(port, MESSAGE)).startswith("2.0.0")
 
-    await asyncio.gather(*(client() for _ in range(10)))
-    assert len(sink.messages) == 60
-    await events_until(gateway, lambda events: len(named(gateway, "message")) == 60)
-    served = Counter(event["worker"] for event in named(gateway, "message"))
-    assert set(served) == {0, 1}, served
+    served: list[Counter[int]] = []
+    for pid in started["pids"]:
+        with only_worker(started["pids"], pid):
+            before = len(named(gateway, "message"))
+            await asyncio.wait_for(asyncio.gather(*(client(3) for _ in range(4))), 20)
+            await events_until(
+                gateway, lambda events, before=before: len(named(gateway, "message")) == before + 12
+            )
+            served.append(Counter(event["worker"] for event in named(gateway, "message")[before:]))
+    assert sorted(served, key=min) == [Counter({0: 12}), Counter({1: 12})], served
+    assert len(sink.messages) == 24
+
+    # Both running: 10 clients at once still all get through.
+    await asyncio.gather(*(client(6) for _ in range(10)))
+    assert len(sink.messages) == 84
 
     gateway.process.send_signal(signal.SIGHUP)
     await events_until(gateway, lambda events: len(named(gateway, "policy_reloaded")) == 2)
