@@ -171,6 +171,27 @@ async def test_relay_connections_are_reused(sink: Sink, gateway: Gateway) -> Non
     assert gateway.listeners["outbound"].relay.connections_opened == 1  # type: ignore[attr-defined]
 
 
+async def test_a_burst_of_concurrent_messages_keeps_its_relay_connections(
+    sink: Sink, gateway: Gateway
+) -> None:
+    """48 helpdesk sessions at once need 48 relay connections; all of them go back to the
+    pool, so the next burst of 48 opens none (a pool capped below the burst would close
+    the surplus and reconnect for nearly every message under steady load)."""
+    sink.behaviour.data_delay = 0.3  # keeps all 48 transactions in flight together
+
+    async def burst() -> None:
+        replies = await asyncio.gather(
+            *(transaction(port_of(gateway), ["maria@customer.test"]) for _ in range(48))
+        )
+        assert all(reply["END"].startswith("250") for reply in replies)
+
+    await burst()
+    assert sink.handler.connections == 48
+    await burst()
+    assert sink.handler.connections == 48
+    assert len(sink.messages) == 96
+
+
 async def test_changed_sender_is_replayed_on_the_relay(sink: Sink, gateway: Gateway) -> None:
     """When the final sender differs from MAIL FROM (a rewrite), the relay sees the new one."""
     relay = gateway.listeners["outbound"].relay
