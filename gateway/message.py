@@ -246,7 +246,8 @@ class MessageView:
 
     @cached_property
     def reply(self) -> ReplyParts:
-        return split_reply(self.text)
+        names = [part for to in self.to for part in (to.name, to.local_part) if part]
+        return split_reply(self.text, names)
 
     @cached_property
     def defects(self) -> tuple[str, ...]:

@@ -13,12 +13,18 @@ Portuguese:
   block, the "____" rule before it) and helpdesk markers ("##- Please type your
   reply above this line -##"): everything after them is history;
 - ``>`` quoting anywhere (top-posting, bottom-posting, answers between quotes);
-- signatures after ``-- `` and mobile footers ("Sent from my iPhone").
+- signatures after ``-- `` and mobile footers ("Sent from my iPhone");
+- a helpdesk's author header on the newest comment ("Marcus Feld (Support)" /
+  "Mar 24, 2026, 11:05 GMT", or "Victor Hale, 13 Nov 2026 06:45"): when it
+  names the recipient, the newest comment is the customer's own and the agent
+  added nothing; otherwise it is the agent's comment and the header is not part
+  of what the agent wrote (a greeting follows it, not precedes it).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 _WROTE = r"wrote|schrieb|a\s+écrit|escribió|escreveu|schreef|geschreven|ha\s+scritto|skrev|napisał"
@@ -43,6 +49,10 @@ _HELPDESK_RULE = re.compile(r"^\s*[-=\u2014]{10,}\s*$")
 # A helpdesk history entry's header line: "Victor Hale, 13 Nov 2026 06:45".
 _COMMENT_HEADER = re.compile(r"^\s*[^\W\d][^,:]{1,60},\s.{0,40}\b\d{1,2}:\d{2}\b.{0,20}$")
 STAMP = re.compile(r"\b\d{1,2}:\d{2}\b|\b(?:19|20)\d{2}\b")  # a time or a year
+# The two-line form: "Marcus Feld (Brightdesk Support)", then "Mar 24, 2026, 11:05 GMT".
+_AUTHOR_LINE = re.compile(r"^\s*[^\W\d][^\d,:;!?.]{0,60}(?:\([^()\d]{1,40}\))?\s*$")
+_TIME = re.compile(r"\b\d{1,2}[:.]\d{2}\b")
+_WORD = re.compile(r"[^\W\d_]+")
 _MARKER = re.compile(r"^\s*#{2,}\s*-.*-\s*#{2,}\s*$")
 _SIGNATURE_DELIMITER = re.compile(r"^--\s?$")
 _MOBILE_FOOTER = re.compile(
@@ -159,16 +169,54 @@ def _tidy(lines: list[str]) -> str:
     return "\n".join(out)
 
 
-def split_reply(text: str) -> ReplyParts:
+def _comment_header(lines: list[str], opening: int) -> tuple[int, str]:
+    """(index after it, author) of a helpdesk author header at `opening`, else (0, "").
+
+    A date/time line has a time and at most three words besides numbers (a
+    month, "at", a zone), so "Hi Jo" above "Your order left us on 12 Nov 2026" is
+    no header.
+    """
+    if opening >= len(lines):
+        return 0, ""
+    first = lines[opening]
+    if _COMMENT_HEADER.match(first):
+        return opening + 1, first.split(",", 1)[0].strip()
+    if not _AUTHOR_LINE.match(first) or len(first.split()) > 6:
+        return 0, ""
+    following = next((i for i in range(opening + 1, len(lines)) if lines[i].strip()), None)
+    if following is None or following - opening > 2:
+        return 0, ""
+    stamp = lines[following]
+    if not _TIME.search(stamp) or len(_WORD.findall(stamp)) > 3:
+        return 0, ""
+    return following + 1, first.strip()
+
+
+def _names_a_recipient(author: str, recipients: Sequence[str]) -> bool:
+    """Every word of some recipient's name (display name, or address local part as in
+    "victor.hale") is in the author line."""
+    words = {word.casefold() for word in _WORD.findall(author)}
+    for name in recipients:
+        wanted = {word.casefold() for word in _WORD.findall(name)}
+        if wanted and wanted <= words:
+            return True
+    return False
+
+
+def split_reply(text: str, recipients: Sequence[str] = ()) -> ReplyParts:
+    """Cut `text` into its parts; `recipients` are the names the reply is addressed to
+    (display names, address local parts), to tell whose comment a helpdesk put on top."""
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     first = next((i for i, line in enumerate(lines) if line.strip()), len(lines))
     if first < len(lines) and _MARKER.match(lines[first]):
         lines = lines[first + 1 :]  # helpdesk marker on top: the reply is what follows
 
     opening = next((i for i, line in enumerate(lines) if line.strip()), 0)
-    # Straight into "Name, 13 Nov 2026 06:45" (a helpdesk history entry): nothing new.
-    only_history = bool(lines) and bool(_COMMENT_HEADER.match(lines[opening]))
-    cut = opening if only_history else _history_start(lines)
+    header_end, author = _comment_header(lines, opening)
+    only_history = bool(header_end) and _names_a_recipient(author, recipients)
+    if header_end and not only_history:
+        lines = lines[header_end:]  # the agent's own comment header, not the agent's words
+    cut = 0 if only_history else _history_start(lines)
     body, history = lines[:cut], lines[cut:]
     attributions = _attribution_lines(body)
     new_lines: list[str] = []

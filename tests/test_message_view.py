@@ -70,6 +70,68 @@ def test_greeting_on_the_quote_line_is_not_new_text() -> None:
     assert parts.quoted.startswith("Hi team,")
 
 
+ZENDESK_TOP = (
+    "##- Please type your reply above this line -##\n\n"
+    "{author}\n\n{stamp}\n\n"
+    "Hi Jonas,\n\nYou can invite her from Settings > Team.\n\nBest,\nMarcus\n\n"
+    "--------------------------------\n\n"
+    "Jonas Weber\n\nMar 23, 2026, 17:40 GMT\n\nHello,\nHow can I add a second user?\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("author", "stamp"),
+    [
+        ("Marcus Feld (Brightdesk Support)", "Mar 24, 2026, 11:05 GMT"),
+        ("Davide (Allenami)", "13 mar 2026, 10:27 CET"),
+        ("Marcus Feld", "24. März 2026 um 11:05"),
+    ],
+)
+def test_helpdesk_author_header_of_the_agents_comment_is_not_new_text(
+    author: str, stamp: str
+) -> None:
+    """Zendesk puts the newest comment on top under its author and time: when that is the
+    agent, the reply starts at the agent's greeting, and the older comment is history."""
+    parts = split_reply(ZENDESK_TOP.format(author=author, stamp=stamp), ["Jonas Weber", "jonas"])
+    assert parts.new_text.startswith("Hi Jonas,\n\nYou can invite her")
+    assert author not in parts.new_text
+    assert "second user" not in parts.new_text
+    assert "How can I add a second user?" in parts.quoted
+
+
+@pytest.mark.parametrize("recipients", [["Jonas Weber", "jw"], ["", "jonas.weber"]])
+def test_helpdesk_comment_by_the_recipient_on_top_means_nothing_new(
+    recipients: list[str],
+) -> None:
+    """The customer's own comment on top (by display name or address): the agent added
+    nothing above it, so the new text is empty and the comment is the quoted history."""
+    text = (
+        "##- Please type your reply above this line -##\n\n"
+        "Jonas Weber, 23 Mar 2026 17:40\n\nHello,\nHow can I add a second user?\n"
+    )
+    parts = split_reply(text, recipients)
+    assert parts.new_text == ""
+    assert "How can I add a second user?" in parts.quoted
+
+
+def test_a_greeting_above_a_dated_sentence_is_not_an_author_header() -> None:
+    """Only a line of date and time (a month, "at", a zone besides numbers) is a stamp."""
+    parts = split_reply("Hi Jo\n\nYour order left us on 12 Nov 2026 at 10:05.\n", ["Jo Kim"])
+    assert parts.new_text.startswith("Hi Jo\n")
+
+
+def test_message_view_passes_the_recipients_to_the_splitter() -> None:
+    raw = (
+        b"From: Brightdesk Support <support@brightdesk.example>\r\n"
+        b"To: <jonas.weber@weberdesign.example>\r\nSubject: Re: seats\r\n\r\n"
+        b"##- Please type your reply above this line -##\r\n\r\n"
+        b"Jonas Weber, 23 Mar 2026 17:40\r\n\r\nHello,\r\nHow can I add a second user?\r\n"
+    )
+    assert MessageView(raw).reply.new_text == ""
+    other = raw.replace(b"Jonas Weber, 23", b"Marcus Feld, 24")
+    assert MessageView(other).reply.new_text.startswith("Hello,")
+
+
 def test_headers_are_decoded() -> None:
     """RFC 2047 display names and subjects are decoded; raw 8-bit UTF-8 is read as UTF-8."""
     raw = (
