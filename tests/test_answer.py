@@ -108,6 +108,47 @@ def test_greeting_and_closing_alone_are_no_content(reply: str) -> None:
     assert verdict(reply, "")[0] == "no_content"
 
 
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Hi Tom,\n\nWe truly value your loyalty and it is always great to hear from our "
+        "customers.\n\nHave a lovely evening!\n\nWarm wishes,\nSue Reed\nHomewares Team",
+        "Guten Tag Herr Roth,\n\nwir freuen uns sehr über Ihr Vertrauen.\n\nWir wünschen "
+        "Ihnen ein schönes Wochenende.\n\nBeste Grüße\nIhr Kundenservice",
+        "Bonjour Madame Petit,\n\nNous vous remercions sincèrement de votre fidélité et "
+        "restons à votre entière disposition.\n\nExcellente soirée à vous,\nLéa Martin",
+        "Hola Pablo:\n\nEs siempre un placer atender a nuestros clientes. ¡Que tengas una "
+        "excelente semana!\n\nUn saludo,\nMarta",
+        "Beste Sanne,\n\nWij waarderen uw vertrouwen enorm en wensen u een fijne dag.\n\n"
+        "Met vriendelijke groet,\nDaan",
+        "Gentile Sig. Rossi,\n\nla ringraziamo molto per la fiducia, restiamo sempre a sua "
+        "completa disposizione.\n\nCordiali saluti,\nGiulia",
+        "Olá João,\n\nAgradecemos imenso a sua preferência e desejamos-lhe uma ótima "
+        "semana.\n\nCumprimentos,\nRita",
+    ],
+)
+def test_thanks_and_wishes_in_any_wording_are_no_content(reply: str) -> None:
+    """Sentences of social vocabulary only (thanks, appreciation, wishes, availability) are
+    no answer however they are worded; a sign-off line ending in a comma ("Warm wishes,")
+    ends the text, so the signature under it is not counted as words either."""
+    assert verdict(reply, "When will the blue lamp be back in stock?")[0] == "no_content"
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "Hi Tom,\n\nWe truly value your loyalty. The blue lamp is back on 4 May.\n\nSue",
+        "Hi Tom,\n\nThanks so much for your patience! The restock is due next month.\n\nSue",
+        "Hi Tom,\n\nWe really appreciate your support since 2019.\n\nSue",
+        "Hallo Herr Roth,\n\nwir freuen uns über Ihr Vertrauen. Die Lampe kommt im Mai wieder"
+        ".\n\nGrüße\nAnna",
+    ],
+)
+def test_thanks_beside_something_concrete_is_an_answer(reply: str) -> None:
+    """One sentence that says something (a date, a thing, a number) is substance."""
+    assert verdict(reply, "")[0] == "answered"
+
+
 CANNED = [
     "We have received your request and will get back to you within 48 hours.",
     "This is an automated response. A member of our team will be in touch shortly.",

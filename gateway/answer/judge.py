@@ -79,7 +79,7 @@ def judge(
         return Verdict("auto_reply", asked, asked, substance.canned, source_kind)
     if substance.canned and substance.word_count < CANNED_RESIDUAL_WORDS:
         return Verdict("canned", asked, asked, substance.canned, source_kind)
-    if substance.word_count < settings.min_words:
+    if substance.informative_word_count < settings.min_words:
         return Verdict("no_content", asked, asked, substance.canned, source_kind)
     if not asked:
         return Verdict("answered", question_source=source_kind)

@@ -325,6 +325,65 @@ AUTOMATED: tuple[str, ...] = (
     r"\besta (?:mensagem|resposta) (?:foi|e) (?:gerada|enviada) automaticamente",
 )
 
+# Social vocabulary: word beginnings (folded) of thanks, appreciation, pleasure, wishes,
+# times of the week, apology, availability and contact offers, the customer relation, and
+# the intensifiers they come with. A sentence made only of these (and function words, no
+# digit) says nothing the customer can use ("We really appreciate your support.",
+# "Je reste bien entendu à votre entière disposition.", "Desejamos-lhe um excelente fim
+# de semana."), however it is phrased; the fixed PLEASANTRIES cannot list every variant.
+# Used only to decide whether a reply has any substance, never for question matching.
+# Possessives the stopword lists lack ("nossos clientes") are listed with the words.
+SOCIAL_WORDS: dict[str, tuple[str, ...]] = {
+    language: tuple(prefixes.split())
+    for language, prefixes in {
+        "en": """thank appreciat grateful gratitude pleasure pleased delight glad happy lovely
+            wonderful great nice good fantastic excellent brilliant warm kind wish hope enjoy
+            day weekend week evening morning afternoon holiday season always really truly
+            sincere very much indeed again sorry apolog inconvenien trouble caused regret hear
+            contact touch reach writ message email e-mail mail note support loyal custom valued
+            business trust patience understanding hesitat further question help assist
+            available disposal service team behalf best regards care well soon forward look
+            being such getting feel free anything else need valu tremendous immens enormous
+            deeply extremely hugely most serv""",
+        "de": """dank bedank freu gern schon wunsch tag wochenende woche abend entschuldig
+            unannehmlichkeit entstanden bedauer leid verstandnis geduld nachricht anfrage mail
+            kontakt meld zoger frage verfugung jederzeit immer sehr herzlich viel beste
+            freundlich gruss unser kunde kundin treue vertrauen service team bitte hilf weiter
+            wirklich selbstverstandlich naturlich angenehm schoen toll wunderbar enorm riesig
+            ausserordentlich besonders ganz betreu""",
+        "fr": """merci remerci plaisir ravi heureu content agreable belle beau bonne bon
+            excellent journee soiree semaine week-end weekend toujours vraiment tres bien
+            sincere desole excus gene desagrement regret comprehension patience message
+            demande courriel mail contact recontact hesit question disposition entier
+            complement information reste restons fidelite confiance client service equipe
+            aide aider souhait esper entendu volontiers cordial infiniment enormement
+            particulier beaucoup chaleureu passez servir salutation""",
+        "es": """gracias agradec placer encant gusto feliz excelente buen bonit dia fin semana
+            tarde noche siempre realmente muy mucho sincer disculp lament sentimos siento
+            molestia inconvenient comprension paciencia mensaje consulta correo contact escrib
+            duda pregunta disposicion quedamos quedo cliente confianza fidelidad servicio
+            equipo ayud dese esper cordial atent nuestr vuestr atender servir enorme infinit
+            sumamente tenga tengas tengan saludo""",
+        "it": """grazie ringrazi piacere liet felic ottim bell buon splendid giornata serata
+            settimana fine weekend sempre davvero molto sincer scus disagio inconvenient
+            comprension pazienza messaggio richiesta email mail contatt scriv esit dubbi domand
+            disposizione resto restiamo rimango rimaniamo complet client fiducia fedelta
+            servizio team aiut augur cordial salut distint nostr vostr enorme infinit tanto
+            passi trascorr servir""",
+        "pt": """obrigad agradec prazer feliz satisf otim excelente bom boa belo bela dia fim
+            semana tarde noite sempre realmente muito sincer desculp lament transtorno incomodo
+            inconvenient compreensao paciencia mensag contact contat escrev receb hesit duvid
+            questo disposicao inteira fico ficamos client confianca preferencia servico equipa
+            equipe ajud desej esper cumpriment atenciosamente abraco noss vosso vossa imens
+            enorme bastante tenha tenham atender servir""",
+        "nl": """dank bedankt waard fijn leuk prettig graag blij plezier mooi goed geweldig
+            dag weekend week avond altijd echt heel erg zeer hartelijk excuses sorry spijt
+            ongemak overlast begrip geduld bericht vraag vragen mail contact schrijv aarzel
+            beschikking klant vertrouwen trouw service team help wens hoop groet vriendelijk
+            enorm ontzettend bijzonder bedien""",
+    }.items()
+}
+
 # A line that is only one of these ends the text: what follows is the signature.
 CLOSINGS: tuple[str, ...] = (
     "best regards",

@@ -14,8 +14,8 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from gateway.answer.lexicon import AUTOMATED, CANNED, CLOSINGS, PLEASANTRIES
-from gateway.answer.text import fold, sentences, words
+from gateway.answer.lexicon import AUTOMATED, CANNED, CLOSINGS, PLEASANTRIES, SOCIAL_WORDS
+from gateway.answer.text import fold, is_stopword, sentences, words
 from gateway.greeting import find_greeting
 
 _PLEASANTRY = re.compile("|".join(f"(?:{p})" for p in PLEASANTRIES))
@@ -44,6 +44,19 @@ _SCREEN: dict[str, tuple[str, ...]] = {}
 for _word in {w for pattern in CANNED for w in re.findall(r"[a-z]{4,}", pattern)} - _COMMON:
     _SCREEN[_word[:4]] = (*_SCREEN.get(_word[:4], ()), _word)
 _WORDS = re.compile(r"[a-z]{4,}")
+_SOCIAL = tuple(sorted({prefix for prefixes in SOCIAL_WORDS.values() for prefix in prefixes}))
+_LETTERS = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)*")
+_NOT_SOCIAL_MARK = re.compile(r"\d|@|://|www\.")
+
+
+def _is_social(sentence: str) -> bool:
+    """Only social vocabulary besides function words: no digit, address or link, and every
+    other word starts like a word of thanks, wishes, apology or contact (any language)."""
+    if _NOT_SOCIAL_MARK.search(sentence):
+        return False
+    folded = fold(sentence).replace("\u2019", "'")
+    found = [w for w in _LETTERS.findall(folded.replace("'", " ")) if not is_stopword(w, "")]
+    return bool(found) and all(word.startswith(_SOCIAL) for word in found)
 
 
 def _may_be_canned(folded: str) -> bool:
@@ -62,10 +75,16 @@ class Substance:
     canned: tuple[str, ...]
     pleasantries: tuple[str, ...]
     automated: bool = False  # the text says it was sent by a machine
+    social: tuple[str, ...] = ()  # substantive sentences of social vocabulary only
 
     @property
     def word_count(self) -> int:
         return sum(len(words(sentence)) for sentence in self.substantive)
+
+    @property
+    def informative_word_count(self) -> int:
+        """Words of the substantive sentences that say more than thanks and wishes."""
+        return sum(len(words(s)) for s in self.substantive if s not in self.social)
 
     @property
     def text(self) -> str:
@@ -91,10 +110,16 @@ def _is_closing(line: str) -> bool:
     return bool(_CLOSING.match(fold(line.strip())))
 
 
+def _is_sign_off(line: str) -> bool:
+    """A closing line: a known closing, or social words ending in a comma ("Warm wishes,",
+    "Très belle journée à vous,", "Un très bon week-end à vous,")."""
+    return _is_closing(line) or (line.rstrip().endswith(",") and _is_social(line))
+
+
 def _without_closing(lines: list[str]) -> list[str]:
     """Cut at the closing line ("Best regards,") when only a signature-like tail follows it."""
     for index, line in enumerate(lines):
-        if not _is_closing(line):
+        if not _is_sign_off(line):
             continue
         tail = [rest for rest in lines[index + 1 :] if rest.strip()]
         if len(tail) <= _SIGNATURE_LINES and all(
@@ -145,4 +170,5 @@ def analyse(
             substantive.append(sentence)
     folded = fold(new_text)
     automated = "automat" in folded and _AUTOMATED.search(folded) is not None
-    return Substance(tuple(substantive), tuple(canned_found), tuple(pleasant), automated)
+    social = tuple(sentence for sentence in substantive if _is_social(sentence))
+    return Substance(tuple(substantive), tuple(canned_found), tuple(pleasant), automated, social)
