@@ -205,6 +205,27 @@ def test_policy_canned_phrases_extend_the_builtin_ones() -> None:
         ("¿Cuándo llega mi pedido?", "tu paquete sale hoy y lo recibirás el jueves 26."),
         ("Wann kommt meine Rechnung?", "die Rechnung geht Ihnen morgen per E-Mail zu."),
         ("Pouvez-vous me renvoyer la facture ?", "je vous la renvoie en pièce jointe."),
+        # a "why" question is taken up by a reason, in other words than the question's
+        (
+            "Why did my card get declined?",
+            "the bank's fraud filter stopped it because the order came from abroad.",
+        ),
+        (
+            "Warum dauert es diesmal so lange?",
+            "das liegt daran, dass unser Lager wegen der Inventur zwei Tage geschlossen war.",
+        ),
+        # "what can I do" is taken up by steps, numbered lines being sentences of their own
+        (
+            "What can I do about the rattling from the fan?",
+            "two things help:\n1. Switch the unit off.\n2. Clean the filter under the cover.",
+        ),
+        # "nothing to pay" answers a question about a fee
+        ("Des frais de dossier sont-ils prélevés ?", "rien ne vous sera facturé pour l'ouverture."),
+        # appointments and bookings are one concept
+        (
+            "Moet ik een afspraak maken of kan ik gewoon langskomen?",
+            "u kunt het beste online een tijdslot reserveren.",
+        ),
     ],
 )
 def test_paraphrased_answers_count(question: str, reply: str) -> None:
@@ -334,9 +355,10 @@ def test_inbound_record_supplies_the_questions_when_nothing_is_quoted(tmp_path: 
     )
     finding = decision.findings[0]
     assert finding.code == "missing_answer"
-    assert finding.action == "log"  # an open question is reported, not held, by default
+    assert finding.action == "hold"  # the reply takes up nothing of it: untouched, held
     assert finding.details["question_source"] == "inbound"
     assert finding.details["unanswered"] == ["Where is my parcel?"]
+    assert finding.details["untouched"] == ["Where is my parcel?"]
 
 
 def test_auto_submitted_header_is_read_by_the_check(tmp_path: Path) -> None:
@@ -375,21 +397,46 @@ PARTIAL = (
 )
 
 
-def test_open_questions_are_logged_by_default_and_held_on_request(tmp_path: Path) -> None:
-    """Default open_questions = "log": reported, relayed; "hold" holds; never above action."""
+PARTLY_TOUCHED = PARTIAL.replace(
+    "working days.", "working days. The jacket now also comes in navy."
+)
+
+
+@pytest.mark.parametrize(
+    ("reply", "setting", "outcome"),
+    [
+        # the jacket question is untouched (nothing of it in the reply): held by default
+        (PARTIAL, "", "hold"),
+        (PARTIAL, 'untouched_questions = "log"', "relay"),
+        (PARTIAL, 'untouched_questions = "off"\nopen_questions = "off"', "relay"),
+        # "jacket" is taken up, but below a coverage of 0.5: open, logged by default
+        (PARTLY_TOUCHED, "question_coverage = 0.5", "relay"),
+        (PARTLY_TOUCHED, 'question_coverage = 0.5\nopen_questions = "hold"', "hold"),
+        (PARTLY_TOUCHED, "", "relay"),  # at the default 0.2 the question counts as answered
+    ],
+)
+def test_untouched_questions_hold_and_partly_taken_up_ones_are_logged_by_default(
+    tmp_path: Path, reply: str, setting: str, outcome: str
+) -> None:
+    """Default: a question the reply takes up nothing of holds (untouched_questions), one it
+    takes up in part is reported only (open_questions = "log"); both are policy knobs."""
+    loaded = load_policies(policy_dir(tmp_path, f'action = "hold"\n{setting}'))
+    decision = evaluate(MessageView(reply_message(reply)), "ana@acme.example", loaded)
+    assert decision.action == outcome
+    jacket = "And can I order the same jacket in a larger size?"
+    if decision.findings:
+        details = decision.findings[0].details
+        assert details["unanswered"] == [jacket]
+        assert details["untouched"] == ([jacket] if reply is PARTIAL else [])
+        assert decision.findings[0].action == ("log" if outcome == "relay" else "hold")
+
+
+def test_question_settings_never_go_above_the_check_action(tmp_path: Path) -> None:
     view = MessageView(reply_message(PARTIAL))
-    for setting, verdict_action in (
-        ("", "relay"),
-        ('open_questions = "hold"', "hold"),
-        ('open_questions = "off"', "relay"),
-    ):
-        answer = f'action = "hold"\n{setting}'
-        loaded = load_policies(policy_dir(tmp_path / (setting[16:20] or "default"), answer))
-        decision = evaluate(view, "ana@acme.example", loaded)
-        assert decision.action == verdict_action, setting
-        assert decision.reasons == ([] if "off" in setting else ["missing_answer"]), setting
     capped = load_policies(
-        policy_dir(tmp_path / "capped", 'action = "log"\nopen_questions = "hold"')
+        policy_dir(
+            tmp_path, 'action = "log"\nopen_questions = "hold"\nuntouched_questions = "reject"'
+        )
     )
     assert evaluate(view, "ana@acme.example", capped).findings[0].action == "log"
 

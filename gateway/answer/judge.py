@@ -47,6 +47,11 @@ class Verdict:
     def answered(self) -> bool:
         return self.kind == "answered"
 
+    @property
+    def untouched(self) -> tuple[str, ...]:
+        """Open questions the reply takes up nothing of (no word, synonym or answer cue)."""
+        return tuple(q for q in self.unanswered if self.coverage.get(q) == 0)
+
 
 def judge(
     new_text: str,

@@ -50,7 +50,8 @@ _WHEN_QUESTION = re.compile(
     r"delivery time|lieferzeit|delai|plazo|levertijd|tempi|prazo)\b"
 )
 _HOW_MUCH_QUESTION = re.compile(
-    r"\b(?:how much|cost\w*|price\w*|fees?|wie ?viel|kost\w*|preis\w*|gebuhr\w*|combien|prix|"
+    r"\b(?:how much|cost\w*|price\w*|fees?|charged|wie ?viel|kost\w*|preis\w*|gebuhr\w*|combien|"
+    r"prix|frais|"
     r"cout\w*|tarif\w*|cuanto|cuesta\w*|costar\w*|precio\w*|hoeveel|prijs\w*|quanto|"
     r"cost[ao]\w*|prezz\w*|custa\w*|custo\w*|preco\w*)\b"
 )
@@ -80,12 +81,39 @@ _TIME_ANSWER = re.compile(
 _AMOUNT_ANSWER = re.compile(
     r"[$\u20ac\u00a3]\s?\d|\d\s?[$\u20ac\u00a3]|\d\s?(?:eur|euro|euros|usd|gbp|chf|brl|pounds?|"
     r"dollars?|reais)\b|\b(?:free|gratis|kostenlos|gratuit|gratuito|gratuita|no charge|"
-    r"sin coste|sem custo|senza costi|geen kosten|keine kosten|sans frais)\b"
+    r"sin coste|sem custo|senza costi|geen kosten|keine kosten|sans frais)\b|"
+    # nothing to pay is an amount too: "you won't be charged", "rien ne vous sera facturé"
+    r"\b(?:no|without|free of) (?:charge|cost|fee)s?\b|\b(?:not|n't|never) be (?:charged|billed)|"
+    r"\b(?:aucun frais|rien ne vous (?:sera|est) factur|ne (?:sera|seront) pas factur|"
+    r"kostenfrei|keine (?:gebuhren|zusatzkosten)|nichts berechnet|nicht berechnet|"
+    r"sin (?:costo|cargo)|no se (?:le |te )?(?:cobrara|cobra)|sem (?:cobranca|encargos)|"
+    r"nao (?:sera|vai ser) cobrad|senza (?:spese|addebit)|nessun (?:costo|addebito)|"
+    r"non (?:le |ti )?(?:verra|sara) addebitat|kosteloos|niets (?:in rekening|betalen))"
 )
 _HOW_QUESTION = re.compile(
     r"\b(?:how (?:do|can|should|would) (?:i|we)|how to|wie (?:kann|konnen|muss|mache|gehe)|"
     r"comment (?:puis|pouvons|faire|dois)|como (?:puedo|hago|podemos|posso|faco|devo)|"
-    r"hoe (?:kan|moet|doe)|come (?:posso|faccio|possiamo|devo))\b"
+    r"hoe (?:kan|moet|doe)|come (?:posso|faccio|possiamo|devo)|"
+    # "what can I do (to fix it)?" asks for steps as much as "how do I fix it?"
+    r"what (?:can|could|should|do) (?:i|we) do|"
+    r"was (?:kann|konnte|soll|sollte|konnen|sollen) (?:ich|wir) (?:tun|machen)|"
+    r"que (?:puis-je|dois-je|pouvons-nous|devons-nous) faire|qu'est-ce que (?:je|nous) "
+    r"(?:peux|dois|pouvons|devons) faire|que (?:puedo|debo|podemos|debemos) hacer|"
+    r"wat (?:kan|moet|kunnen|moeten) (?:ik|we|wij) doen|"
+    r"cosa (?:posso|devo|possiamo|dobbiamo) fare|o que (?:posso|devo|podemos|devemos) fazer)\b"
+)
+# "Why ...?" is answered by a reason: "because", "weil", "parce que", "omdat", ...
+_WHY_QUESTION = re.compile(
+    r"\b(?:why|how come|warum|wieso|weshalb|weswegen|pourquoi|waarom|perche|come mai)\b|"
+    r"^\W*(?:(?:y|e|pero|mas)\s+)?(?:por que|porque)\b"
+)
+_REASON_ANSWER = re.compile(
+    r"\b(?:because|due to|the reason|caused by|as a result|that's why|this is why|"
+    r"weil|wegen|aufgrund|der grund|deshalb|daher|liegt daran|lag daran|parce qu|en raison d|"
+    r"a cause d|du fait|est du a|se debe a|deve-se a|dipende da|ligt aan|komt door|"
+    r"c'est pourquoi|porque|debido a|ya que|por eso|puesto que|a causa de|omdat|doordat|"
+    r"vanwege|daarom|de oorzaak|perche|poiche|dovuto a|a causa d|per via d|devido a|"
+    r"por causa d|ja que|por isso|o motivo|il motivo|el motivo|la raison)"
 )
 _STATUS_QUESTION = re.compile(
     r"\b(?:where is|status|what happened|wo (?:ist|bleibt)|stand|ou en est|ou est|estado|"
@@ -108,7 +136,7 @@ _ASKS_FOR_ACTION = re.compile(
     r"stur\w*|wijzig\w*|mand\w*|invi\w*|inoltr\w*|modific\w*|alter\w*|corrig\w*)"
 )
 _MENTIONS_TIME = re.compile(r"\b\d{1,2}[:.h]\d{2}\b|\b\d{1,2}\s?(?:am|pm|uhr|h)\b")
-_STEPS = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*\u2022])\s")
+_STEPS = re.compile(r"^\s*(?:\d{1,2}[.)]|[-*\u2022])(?:\s|$)")  # "1." may be a sentence of its own
 
 
 @cache
@@ -151,6 +179,7 @@ class ReplyTerms:
     has_amount: bool
     has_steps: bool
     reports_done: bool
+    gives_reason: bool
 
     @classmethod
     def of(cls, reply_sentences: Sequence[str], language: str) -> ReplyTerms:
@@ -170,6 +199,7 @@ class ReplyTerms:
             has_amount=bool(_AMOUNT_ANSWER.search(folded)),
             has_steps=sum(1 for sentence in reply_sentences if _STEPS.match(sentence)) >= 2,
             reports_done=bool(_DONE_ANSWER.search(folded)),
+            gives_reason=bool(_REASON_ANSWER.search(folded)),
         )
 
     def takes_up(self, token: str, language: str) -> bool:
@@ -242,6 +272,8 @@ def _cue(folded_question: str, reply: ReplyTerms) -> float:
         return float(reply.has_amount)
     if _HOW_QUESTION.search(folded_question):
         return float(reply.has_steps)
+    if _WHY_QUESTION.search(folded_question):
+        return float(reply.gives_reason)
     if _STATUS_QUESTION.search(folded_question):
         return float(reply.has_time)
     if _ASKS_FOR_ACTION.search(folded_question):

@@ -363,7 +363,12 @@ class MissingAnswer:
         if verdict.answered:
             return []
         if verdict.kind == "unanswered":
-            action = min(action, Action(settings.open_questions), key=_SEVERITY.__getitem__)
+            wanted = Action(settings.open_questions)
+            if verdict.untouched:
+                wanted = max(
+                    wanted, Action(settings.untouched_questions), key=_SEVERITY.__getitem__
+                )
+            action = min(action, wanted, key=_SEVERITY.__getitem__)
             if action is Action.OFF:
                 return []
         details: dict[str, Any] = {
@@ -374,6 +379,7 @@ class MissingAnswer:
         }
         if verdict.coverage:
             details["coverage"] = verdict.coverage
+            details["untouched"] = list(verdict.untouched)
         if verdict.canned:
             details["canned"] = list(verdict.canned)
         return [Finding(self.code, _answer_sentence(verdict), action, details)]

@@ -188,6 +188,10 @@ class AnswerCheck(CheckSection):
     # What a question left open does (kind "unanswered"); never more than `action`. "log" by
     # default: on replies it was not tuned on, the lexical match is right about half the time.
     open_questions: Action = Action.LOG
+    # What a question the reply takes up nothing of does (no word, synonym or answer cue of
+    # it: coverage 0); the stricter of this and `open_questions` applies, never more than
+    # `action`. "hold" by default: on unseen replies such a question is rarely answered.
+    untouched_questions: Action = Action.HOLD
 
 
 class NoreplySenderCheck(CheckSection):
