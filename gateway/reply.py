@@ -51,9 +51,20 @@ _COMMENT_HEADER = re.compile(r"^\s*[^\W\d][^,:]{1,60},\s.{0,40}\b\d{1,2}:\d{2}\b
 STAMP = re.compile(r"\b\d{1,2}:\d{2}\b|\b(?:19|20)\d{2}\b")  # a time or a year
 # The two-line form: "Marcus Feld (Brightdesk Support)", then "Mar 24, 2026, 11:05 GMT".
 _AUTHOR_LINE = re.compile(r"^\s*[^\W\d][^\d,:;!?.]{0,60}(?:\([^()\d]{1,40}\))?\s*$")
+_PARENTHESES = re.compile(r"\([^()]*\)")
 _TIME = re.compile(r"\b\d{1,2}[:.]\d{2}\b")
 _WORD = re.compile(r"[^\W\d_]+")
-_MARKER = re.compile(r"^\s*#{2,}\s*-.*-\s*#{2,}\s*$")
+# "##- Please type your reply above this line -##", "## Veuillez répondre au-dessus ... ##"
+_MARKER = re.compile(r"^\s*#{2,}[^#\n]*[^\W\d_][^#\n]*#{2,}\s*$")
+# A helpdesk's notice above the newest comment: "Your request (#48213) has been updated.
+# To add additional comments, reply to this email." (Zendesk's default, localised).
+_TICKET_REFERENCE = re.compile(r"\(#?\s?\d{3,}\)|#\d{3,}")
+_UPDATED = re.compile(
+    r"\b(?:updated|aktualisiert|actualizad[oa]|atualizad[oa]|mis[e]? à jour|bijgewerkt|"
+    r"aggiornat[oa])\b",
+    re.IGNORECASE,
+)
+_NOTICE_WORDS = 40
 _SIGNATURE_DELIMITER = re.compile(r"^--\s?$")
 _MOBILE_FOOTER = re.compile(
     r"^(?:sent from my \w+|sent from (?:outlook|mail) for \w+|get outlook for \w+|"
@@ -181,7 +192,7 @@ def _comment_header(lines: list[str], opening: int) -> tuple[int, str]:
     first = lines[opening]
     if _COMMENT_HEADER.match(first):
         return opening + 1, first.split(",", 1)[0].strip()
-    if not _AUTHOR_LINE.match(first) or len(first.split()) > 6:
+    if not _AUTHOR_LINE.match(first) or len(_PARENTHESES.sub("", first).split()) > 6:
         return 0, ""
     following = next((i for i in range(opening + 1, len(lines)) if lines[i].strip()), None)
     if following is None or following - opening > 2:
@@ -190,6 +201,22 @@ def _comment_header(lines: list[str], opening: int) -> tuple[int, str]:
     if not _TIME.search(stamp) or len(_WORD.findall(stamp)) > 3:
         return 0, ""
     return following + 1, first.strip()
+
+
+def _after_notice(lines: list[str], opening: int) -> int:
+    """The first line after a helpdesk's "Your request (#48213) has been updated" notice
+    and the rule under it, else `opening`: the notice is the system's, not the agent's."""
+    if opening >= len(lines):
+        return opening
+    notice = lines[opening]
+    if not (_TICKET_REFERENCE.search(notice) and _UPDATED.search(notice)):
+        return opening
+    if len(notice.split()) > _NOTICE_WORDS:
+        return opening
+    index = opening + 1
+    while index < len(lines) and (not lines[index].strip() or _HELPDESK_RULE.match(lines[index])):
+        index += 1
+    return index
 
 
 def _names_a_recipient(author: str, recipients: Sequence[str]) -> bool:
@@ -212,6 +239,9 @@ def split_reply(text: str, recipients: Sequence[str] = ()) -> ReplyParts:
         lines = lines[first + 1 :]  # helpdesk marker on top: the reply is what follows
 
     opening = next((i for i, line in enumerate(lines) if line.strip()), 0)
+    after_notice = _after_notice(lines, opening)
+    if after_notice != opening:
+        lines, opening = lines[after_notice:], 0
     header_end, author = _comment_header(lines, opening)
     only_history = bool(header_end) and _names_a_recipient(author, recipients)
     if header_end and not only_history:

@@ -355,7 +355,7 @@ def test_inbound_record_supplies_the_questions_when_nothing_is_quoted(tmp_path: 
     )
     finding = decision.findings[0]
     assert finding.code == "missing_answer"
-    assert finding.action == "hold"  # the reply takes up nothing of it: untouched, held
+    assert finding.action == "log"  # an open question is reported, not held, by default
     assert finding.details["question_source"] == "inbound"
     assert finding.details["unanswered"] == ["Where is my parcel?"]
     assert finding.details["untouched"] == ["Where is my parcel?"]
@@ -405,9 +405,10 @@ PARTLY_TOUCHED = PARTIAL.replace(
 @pytest.mark.parametrize(
     ("reply", "setting", "outcome"),
     [
-        # the jacket question is untouched (nothing of it in the reply): held by default
-        (PARTIAL, "", "hold"),
-        (PARTIAL, 'untouched_questions = "log"', "relay"),
+        # the jacket question is untouched (nothing of it in the reply): logged by default,
+        # held on request
+        (PARTIAL, "", "relay"),
+        (PARTIAL, 'untouched_questions = "hold"', "hold"),
         (PARTIAL, 'untouched_questions = "off"\nopen_questions = "off"', "relay"),
         # "jacket" is taken up, but below a coverage of 0.5: open, logged by default
         (PARTLY_TOUCHED, "question_coverage = 0.5", "relay"),
@@ -415,11 +416,11 @@ PARTLY_TOUCHED = PARTIAL.replace(
         (PARTLY_TOUCHED, "", "relay"),  # at the default 0.2 the question counts as answered
     ],
 )
-def test_untouched_questions_hold_and_partly_taken_up_ones_are_logged_by_default(
+def test_untouched_and_partly_taken_up_questions_are_separate_knobs(
     tmp_path: Path, reply: str, setting: str, outcome: str
 ) -> None:
-    """Default: a question the reply takes up nothing of holds (untouched_questions), one it
-    takes up in part is reported only (open_questions = "log"); both are policy knobs."""
+    """A question the reply takes up nothing of (untouched_questions) and one it takes up in
+    part (open_questions) are reported by default and held on request, each on its own."""
     loaded = load_policies(policy_dir(tmp_path, f'action = "hold"\n{setting}'))
     decision = evaluate(MessageView(reply_message(reply)), "ana@acme.example", loaded)
     assert decision.action == outcome
@@ -429,6 +430,8 @@ def test_untouched_questions_hold_and_partly_taken_up_ones_are_logged_by_default
         assert details["unanswered"] == [jacket]
         assert details["untouched"] == ([jacket] if reply is PARTIAL else [])
         assert decision.findings[0].action == ("log" if outcome == "relay" else "hold")
+    else:
+        assert "off" in setting or reply is PARTLY_TOUCHED
 
 
 def test_question_settings_never_go_above_the_check_action(tmp_path: Path) -> None:

@@ -114,6 +114,42 @@ def test_helpdesk_comment_by_the_recipient_on_top_means_nothing_new(
     assert "How can I add a second user?" in parts.quoted
 
 
+@pytest.mark.parametrize(
+    "notice",
+    [
+        "Your request (#48213) has been updated. To add additional comments, reply to this email.",
+        "Ihre Anfrage (482913) wurde aktualisiert. Antworten Sie auf diese E-Mail.",
+        "Votre demande (#5521) a été mise à jour. Pour ajouter un commentaire, répondez.",
+    ],
+)
+def test_helpdesk_update_notice_above_the_newest_comment_is_not_new_text(notice: str) -> None:
+    """Zendesk's "Your request (#id) has been updated" line and the rule under it are the
+    system's; the agent's comment (under a long "Name (Organisation)" header) is new."""
+    text = (
+        "##- Please type your reply above this line -##\n\n"
+        f"{notice}\n\n----------------------------------------------\n\n"
+        "Ana Cristina Sousa (SMAS Vale do Sorraia)\n\n5/11/2026, 10:41 WET\n\n"
+        "Hello Helena,\n\nThe meter is read on 12 November.\n\nAna\n\n"
+        "----------------------------------------------\n\n"
+        "Helena Rodrigues\n\n4/11/2026, 18:02 WET\n\nWhen is the meter read?\n"
+    )
+    parts = split_reply(text, ["Helena Rodrigues"])
+    assert parts.new_text.startswith("Hello Helena,\n\nThe meter is read on 12 November.")
+    assert "updated" not in parts.new_text
+    assert "aktualisiert" not in parts.new_text
+    assert "When is the meter read?" in parts.quoted
+
+
+def test_a_reply_marker_without_dashes_is_a_marker() -> None:
+    """ "## Veuillez répondre au-dessus de cette ligne ##": what is below it is history."""
+    parts = split_reply(
+        "Bonjour Julie,\n\nC'est fait.\n\n## Veuillez répondre au-dessus de cette ligne ##\n\n"
+        "Julie Roux, 3 nov. 2026 09:12\n\nPouvez-vous annuler ma commande ?\n"
+    )
+    assert parts.new_text == "Bonjour Julie,\n\nC'est fait."
+    assert "annuler ma commande" in parts.quoted
+
+
 def test_a_greeting_above_a_dated_sentence_is_not_an_author_header() -> None:
     """Only a line of date and time (a month, "at", a zone besides numbers) is a stamp."""
     parts = split_reply("Hi Jo\n\nYour order left us on 12 Nov 2026 at 10:05.\n", ["Jo Kim"])
