@@ -55,7 +55,13 @@ _PARENTHESES = re.compile(r"\([^()]*\)")
 _TIME = re.compile(r"\b\d{1,2}[:.]\d{2}\b")
 _WORD = re.compile(r"[^\W\d_]+")
 # "##- Please type your reply above this line -##", "## Veuillez répondre au-dessus ... ##"
-_MARKER = re.compile(r"^\s*#{2,}[^#\n]*[^\W\d_][^#\n]*#{2,}\s*$")
+# and "-- Please reply above this line --" (dashes only with a "this line" word, so that
+# "-----Original Message-----" stays history).
+_MARKER = re.compile(
+    r"^\s*(?:#{2,}[^#\n]*[^\W\d_][^#\n]*#{2,}|"
+    r"-{2,}[^-\n]*\b(?:line|zeile|ligne|l[ií]nea|linha|riga|regel)\b[^-\n]*-{2,})\s*$",
+    re.IGNORECASE,
+)
 # A helpdesk's notice above the newest comment: "Your request (#48213) has been updated.
 # To add additional comments, reply to this email." (Zendesk's default, localised).
 _TICKET_REFERENCE = re.compile(r"\(#?\s?\d{3,}\)|#\d{3,}")
@@ -183,9 +189,9 @@ def _tidy(lines: list[str]) -> str:
 def _comment_header(lines: list[str], opening: int) -> tuple[int, str]:
     """(index after it, author) of a helpdesk author header at `opening`, else (0, "").
 
-    A date/time line has a time and at most three words besides numbers (a
-    month, "at", a zone), so "Hi Jo" above "Your order left us on 12 Nov 2026" is
-    no header.
+    A date/time line has a time and at most three words of three letters or more
+    besides numbers (a month, "at", a zone; "9 de abr. de 2025 15:48 BRT"), so "Hi
+    Jo" above "Your order left us on 12 Nov 2026" is no header.
     """
     if opening >= len(lines):
         return 0, ""
@@ -198,7 +204,7 @@ def _comment_header(lines: list[str], opening: int) -> tuple[int, str]:
     if following is None or following - opening > 2:
         return 0, ""
     stamp = lines[following]
-    if not _TIME.search(stamp) or len(_WORD.findall(stamp)) > 3:
+    if not _TIME.search(stamp) or sum(len(w) > 2 for w in _WORD.findall(stamp)) > 3:
         return 0, ""
     return following + 1, first.strip()
 

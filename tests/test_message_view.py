@@ -150,6 +150,28 @@ def test_a_reply_marker_without_dashes_is_a_marker() -> None:
     assert "annuler ma commande" in parts.quoted
 
 
+def test_a_dashes_marker_needs_a_this_line_word() -> None:
+    """ "-- Please reply above this line --" is a marker; "-----Original Message-----" on top
+    is still history, not a marker that would make the quote the new text."""
+    parts = split_reply(
+        "Hi Sam,\n\nDone.\n\n-- Please reply above this line --\n\n"
+        "Sam Lee, 3 Nov 2026 09:12\n\nCan you cancel it?\n"
+    )
+    assert parts.new_text == "Hi Sam,\n\nDone."
+    forwarded = split_reply("-----Original Message-----\nFrom: Sam\nSent: Monday\n\nCan you?\n")
+    assert forwarded.new_text == ""
+
+
+def test_a_stamp_may_carry_short_words_of_its_language() -> None:
+    """ "9 de abr. de 2025 15:48 BRT" is a date line: "de" is not a word of a sentence."""
+    parts = split_reply(
+        "##- Digite sua resposta acima desta linha -##\n\nBruno Tavares (Agendaí)\n\n"
+        "9 de abr. de 2025 15:48 BRT\n\nOi, Renata,\n\nSegue a nota fiscal.\n",
+        ["Renata Lima"],
+    )
+    assert parts.new_text.startswith("Oi, Renata,")
+
+
 def test_a_greeting_above_a_dated_sentence_is_not_an_author_header() -> None:
     """Only a line of date and time (a month, "at", a zone besides numbers) is a stamp."""
     parts = split_reply("Hi Jo\n\nYour order left us on 12 Nov 2026 at 10:05.\n", ["Jo Kim"])
