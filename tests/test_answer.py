@@ -54,6 +54,28 @@ def test_questions_and_requests_are_found_verbatim(text: str, expected: list[str
     assert questions(text) == expected
 
 
+@pytest.mark.parametrize(
+    ("text", "ask"),
+    [
+        (
+            "Where is my parcel? Also please send me the invoice.",
+            "Also please send me the invoice.",
+        ),
+        (
+            "Wann kommt es? Und bitte schicken Sie mir die Rechnung.",
+            "Und bitte schicken Sie mir die Rechnung.",
+        ),
+        (
+            "Quand arrive-t-il ? Et merci de m'envoyer la facture.",
+            "Et merci de m'envoyer la facture.",
+        ),
+    ],
+)
+def test_a_request_after_a_connective_is_a_request(text: str, ask: str) -> None:
+    """A connective before it ("Also please ...", "Und bitte ...") leaves a request a request."""
+    assert ask in questions(text)
+
+
 def test_small_talk_and_statements_are_not_questions() -> None:
     """'How are you?' and a plain complaint ask nothing that needs an answer."""
     assert questions("Oi, tudo bem? O pedido chegou quebrado.") == []
@@ -249,10 +271,30 @@ def test_partial_answer_names_the_open_question_verbatim() -> None:
     )
 
 
-def test_off_topic_reply_leaves_the_question_open() -> None:
-    """A substantive reply about something else does not answer the question."""
+def test_off_topic_reply_takes_up_none_of_the_questions() -> None:
+    """A substantive reply about something else: off_topic, every question named; a reply
+    that takes up one question of two is only `unanswered`."""
     reply = "Hi Maria,\n\nTo reset your router, hold the button on the back for ten seconds.\n"
-    assert verdict(reply, "Why is there a roaming charge on my November bill?")[0] == "unanswered"
+    question = "Why is there a roaming charge on my November bill?"
+    assert verdict(reply, question) == ("off_topic", (question,))
+    two = f"{question} And how do I reset the router?"
+    assert verdict(reply, two) == ("unanswered", (question,))
+
+
+def test_off_topic_replies_are_held_by_default_and_have_their_own_knob(tmp_path: Path) -> None:
+    view = MessageView(
+        reply_message(
+            "Hi Maria,\r\n\r\nTo reset your router, hold the button on the back for ten "
+            "seconds.\r\n\r\nOn Mon, 23 Nov 2026 at 09:14, Maria <maria@customer.test> wrote:"
+            "\r\n> Why is there a roaming charge on my November bill?\r\n"
+        )
+    )
+    held = evaluate(view, "ana@acme.example", load_policies(policy_dir(tmp_path / "a")))
+    assert held.action == "hold"
+    assert held.findings[0].details["kind"] == "off_topic"
+    assert held.findings[0].detail.startswith("The reply takes up none of what the customer asked")
+    logged = load_policies(policy_dir(tmp_path / "b", 'action = "hold"\noff_topic = "log"'))
+    assert evaluate(view, "ana@acme.example", logged).action == "relay"
 
 
 def test_complaint_without_question_needs_substance_only() -> None:

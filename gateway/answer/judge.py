@@ -17,7 +17,7 @@ from gateway.answer.questions import customer_message, questions
 from gateway.answer.substance import analyse
 from gateway.answer.text import detect_language
 
-Kind = Literal["answered", "empty", "no_content", "canned", "auto_reply", "unanswered"]
+Kind = Literal["answered", "empty", "no_content", "canned", "auto_reply", "off_topic", "unanswered"]
 
 DEFAULT_MIN_WORDS = 3
 DEFAULT_QUESTION_COVERAGE = 0.2
@@ -96,7 +96,10 @@ def judge(
     open_questions = tuple(q for q in asked if scores[q] < settings.question_coverage)
     if not open_questions:
         return Verdict("answered", asked, (), substance.canned, source_kind, scores)
-    kind: Kind = (
-        "canned" if substance.canned and len(open_questions) == len(asked) else "unanswered"
-    )
+    every_question_open = len(open_questions) == len(asked)
+    kind: Kind = "unanswered"
+    if substance.canned and every_question_open:
+        kind = "canned"
+    elif every_question_open and all(scores[q] == 0 for q in asked):
+        kind = "off_topic"  # says something, but nothing of what was asked
     return Verdict(kind, asked, open_questions, substance.canned, source_kind, scores)

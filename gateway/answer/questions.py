@@ -67,8 +67,16 @@ def _author_stamp_end(lines: list[str]) -> int:
     return 0
 
 
+# "Also please send me ...", "Und bitte schicken Sie ...": a connective before the request.
+_CONNECTIVE = re.compile(
+    r"^\W*(?:also|and|so|but|then|und|auch|aber|et|aussi|mais|y|tambien|pero|e|tambem|mas|"
+    r"en|ook|maar|ed|anche|ma|inoltre)\b,?\s+"
+)
+
+
 def _is_request(sentence: str) -> bool:
-    return bool(_REQUEST.match(fold(sentence)))
+    folded = fold(sentence)
+    return bool(_REQUEST.match(folded) or _REQUEST.match(_CONNECTIVE.sub("", folded, count=1)))
 
 
 def _list_asks(text: str) -> list[str]:

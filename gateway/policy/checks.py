@@ -316,6 +316,9 @@ def _answer_sentence(verdict: Verdict) -> str:
     if verdict.kind == "canned":
         template = f' ("{_clip(verdict.canned[0], 80)}")' if verdict.canned else ""
         return f"The reply is a canned acknowledgement{template} and answers nothing{asked}"
+    if verdict.kind == "off_topic":
+        named = _quoted_list(verdict.unanswered)
+        return f"The reply takes up none of what the customer asked: {named}"
     count = len(verdict.unanswered)
     if count == 1 and len(verdict.questions) == 1:
         return (
@@ -362,6 +365,10 @@ class MissingAnswer:
         )
         if verdict.answered:
             return []
+        if verdict.kind == "off_topic":
+            action = min(action, Action(settings.off_topic), key=_SEVERITY.__getitem__)
+            if action is Action.OFF:
+                return []
         if verdict.kind == "unanswered":
             wanted = Action(settings.open_questions)
             if verdict.untouched:

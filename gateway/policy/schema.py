@@ -193,6 +193,9 @@ class AnswerCheck(CheckSection):
     # `action`. "log" by default: holding them catches a third more bad replies, but on
     # the newest unseen replies it also held 6 % of the good ones (README).
     untouched_questions: Action = Action.LOG
+    # What a reply that takes up none of the customer's questions does (every one untouched:
+    # kind "off_topic"); never more than `action`.
+    off_topic: Action = Action.HOLD
 
 
 class NoreplySenderCheck(CheckSection):
