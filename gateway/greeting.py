@@ -161,6 +161,30 @@ _TITLE = re.compile(
     re.IGNORECASE,
 )
 _MAX_WORDS_BEFORE_SEPARATOR = 5
+_PARTICLES = frozenset(
+    [
+        "de",
+        "da",
+        "do",
+        "dos",
+        "das",
+        "del",
+        "della",
+        "di",
+        "van",
+        "von",
+        "der",
+        "den",
+        "la",
+        "le",
+        "du",
+        "y",
+        "e",
+        "ter",
+        "te",
+    ]
+)
+_ABBREVIATION = re.compile(r"\w{1,4}\.")
 _CLOSINGS = frozenset(CLOSINGS)
 _NAME_ONLY = re.compile(r"^[^\W\d_][\w'\u2019.-]*(?:\s+[^\W\d_][\w'\u2019.-]*){0,2}\s*,\s*$")
 
@@ -190,9 +214,20 @@ def opening_line(new_text: str) -> str:
     return next((line.strip() for line in new_text.splitlines() if line.strip()), "")
 
 
+def _words_before(text: str) -> int:
+    """Words of a salutation before its separator, not counting name particles ("do",
+    "van"), abbreviations ("D.", "Sr.") or punctuation: "Exma. Senhora D. Maria do Carmo
+    Figueiredo," names one person."""
+    return sum(
+        1
+        for word in text.split()
+        if word not in _PARTICLES and not _ABBREVIATION.fullmatch(word) and re.search(r"\w", word)
+    )
+
+
 def find_greeting(new_text: str, extra_words: Iterable[str] = ()) -> Greeting:
     line = opening_line(new_text)
-    folded = _fold(line)
+    folded = _fold(line).lstrip("\u00a1\u00bf \"'\u201c\u00ab")  # "¡Hola Marta!"
     extra = tuple(extra_words)
     patterns = (_BUILTIN, _pattern(extra)) if extra else (_BUILTIN,)
     for pattern in patterns:
@@ -206,7 +241,7 @@ def find_greeting(new_text: str, extra_words: Iterable[str] = ()) -> Greeting:
         before = rest[: separator.start()] if separator else rest
         ambiguous = match.group("word") in _AMBIGUOUS and not _TITLE.match(rest)
         limit = 2 if ambiguous else _MAX_WORDS_BEFORE_SEPARATOR
-        if separator and len(before.split()) <= limit:
+        if separator and _words_before(before) <= limit:
             return Greeting(line, True)
         if not separator and not re.search(r"[.?]", rest) and len(rest.split()) <= 2:
             return Greeting(line, True)  # "Hello Maria" with no punctuation at all

@@ -49,8 +49,9 @@ _HELPDESK_RULE = re.compile(r"^\s*[-=\u2014]{10,}\s*$")
 # A helpdesk history entry's header line: "Victor Hale, 13 Nov 2026 06:45".
 _COMMENT_HEADER = re.compile(r"^\s*[^\W\d][^,:]{1,60},\s.{0,40}\b\d{1,2}:\d{2}\b.{0,20}$")
 STAMP = re.compile(r"\b\d{1,2}:\d{2}\b|\b(?:19|20)\d{2}\b")  # a time or a year
-# The two-line form: "Marcus Feld (Brightdesk Support)", then "Mar 24, 2026, 11:05 GMT".
-_AUTHOR_LINE = re.compile(r"^\s*[^\W\d][^\d,:;!?.]{0,60}(?:\([^()\d]{1,40}\))?\s*$")
+# The two-line form: "Marcus Feld (Brightdesk Support)" or "Priya N. (Northline Air)",
+# then "Mar 24, 2026, 11:05 GMT".
+_AUTHOR_LINE = re.compile(r"^\s*[^\W\d][^\d,:;!?]{0,60}(?:\([^()\d]{1,40}\))?\s*$")
 _PARENTHESES = re.compile(r"\([^()]*\)")
 _TIME = re.compile(r"\b\d{1,2}[:.]\d{2}\b")
 _WORD = re.compile(r"[^\W\d_]+")

@@ -46,6 +46,8 @@ GREETINGS = [
     "Estimado Sr. Gómez:",
     "Buenos días, Lucía,",
     "Buenas tardes,",
+    "¡Hola Pablo!",
+    "¡Buenos días, Marta!",
     # Dutch
     "Beste Sanne,",
     "Geachte heer De Vries,",
@@ -61,6 +63,9 @@ GREETINGS = [
     "Bom dia, Ana,",
     "Prezado Sr. Silva,",
     "Oi Ana,",
+    # a long formal name: particles and abbreviations are not extra words
+    "Exma. Senhora D. Ana Luísa da Costa e Sousa,",
+    "Geachte mevrouw Van der Berg-de Wit,",
 ]
 
 NOT_GREETINGS = [
@@ -74,6 +79,8 @@ NOT_GREETINGS = [
     "Dag en nacht bereikbaar.",
     "Good news: your order has shipped.",
     "Please find the invoice attached.",
+    "Hello I wanted to let you know that we shipped it, and more",
+    "¡Gracias por escribirnos!",
     "",
 ]
 

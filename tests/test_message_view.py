@@ -85,6 +85,7 @@ ZENDESK_TOP = (
         ("Marcus Feld (Brightdesk Support)", "Mar 24, 2026, 11:05 GMT"),
         ("Davide (Allenami)", "13 mar 2026, 10:27 CET"),
         ("Marcus Feld", "24. März 2026 um 11:05"),
+        ("Priya N. (Northline Air)", "Nov 4, 2026, 09:30 GMT"),
     ],
 )
 def test_helpdesk_author_header_of_the_agents_comment_is_not_new_text(
