@@ -18,7 +18,9 @@ Portuguese:
   "Mar 24, 2026, 11:05 GMT", or "Victor Hale, 13 Nov 2026 06:45"): when it
   names the recipient, the newest comment is the customer's own and the agent
   added nothing; otherwise it is the agent's comment and the header is not part
-  of what the agent wrote (a greeting follows it, not precedes it).
+  of what the agent wrote (a greeting follows it, not precedes it); the
+  helpdesk's own "Your request (#48213) has been updated" notice above it is
+  not the agent's text either.
 """
 
 from __future__ import annotations
