@@ -243,6 +243,9 @@ def test_policy_canned_phrases_extend_the_builtin_ones() -> None:
         ),
         # "nothing to pay" answers a question about a fee
         ("Des frais de dossier sont-ils prélevés ?", "rien ne vous sera facturé pour l'ouverture."),
+        # German and Dutch compounds share their parts
+        ("Waar vind ik de laadpaal?", "de paal staat naast de garage, links van de ingang."),
+        ("Welche Lieferadresse habt ihr gespeichert?", "bei uns steht die Adresse Hauptstraße 5."),
         # appointments and bookings are one concept
         (
             "Moet ik een afspraak maken of kan ik gewoon langskomen?",

@@ -29,6 +29,8 @@ from gateway.answer.lexicon import SYNONYMS, YES_NO
 from gateway.answer.text import content_words, fold, sentences, stem, words
 
 _PREFIX = 6
+_COMPOUNDING = frozenset({"de", "nl"})
+_COMPOUND_PART = 4
 _TOPIC_WEIGHT = 0.5
 _BORROWED_WEIGHT = 0.5
 _SHORT_QUESTION = 4
@@ -180,6 +182,7 @@ class ReplyTerms:
     has_steps: bool
     reports_done: bool
     gives_reason: bool
+    words: frozenset[str] = frozenset()  # content words, kept for compound matching
 
     @classmethod
     def of(cls, reply_sentences: Sequence[str], language: str) -> ReplyTerms:
@@ -200,6 +203,7 @@ class ReplyTerms:
             has_steps=sum(1 for sentence in reply_sentences if _STEPS.match(sentence)) >= 2,
             reports_done=bool(_DONE_ANSWER.search(folded)),
             gives_reason=bool(_REASON_ANSWER.search(folded)),
+            words=frozenset(tokens) if language in _COMPOUNDING else frozenset(),
         )
 
     def takes_up(self, token: str, language: str) -> bool:
@@ -208,7 +212,25 @@ class ReplyTerms:
             return True
         index = _synonym_index(language)
         groups = index.get(token, frozenset()) | index.get(token_stem, frozenset())
-        return bool(groups & self.groups)
+        if groups & self.groups:
+            return True
+        return language in _COMPOUNDING and _shares_a_compound_part(token, self.words)
+
+
+def _shares_a_compound_part(token: str, words: frozenset[str]) -> bool:
+    """German and Dutch write compounds as one word: "laadpaal" is taken up by "paal",
+    "Rechnungsadresse" by "Adresse", and "Adresse" by "Lieferadresse". A part counts
+    when it is a whole word of the other side and at least `_COMPOUND_PART` letters."""
+    size = len(token)
+    for cut in range(_COMPOUND_PART, size - _COMPOUND_PART + 1):
+        if token[cut:] in words or token[:cut] in words:
+            return True
+    if size < _COMPOUND_PART:
+        return False
+    return any(
+        len(word) >= size + _COMPOUND_PART and (word.endswith(token) or word.startswith(token))
+        for word in words
+    )
 
 
 @dataclass(frozen=True, slots=True)
