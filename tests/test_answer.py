@@ -76,6 +76,18 @@ def test_a_request_after_a_connective_is_a_request(text: str, ask: str) -> None:
     assert ask in questions(text)
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["Please get back to me soon.", "Merci de me répondre vite.", "Bitte antworten Sie mir bald."],
+)
+def test_asking_for_a_reply_is_not_a_question_to_answer(text: str) -> None:
+    """Any reply answers "please reply soon"; a request that also asks for something is
+    kept ("Please reply to confirm the new address for order 5521.")."""
+    assert questions(f"Where is my parcel? {text}") == ["Where is my parcel?"]
+    kept = "Please reply to confirm the new address for order 5521 and the delivery date."
+    assert questions(kept) == [kept]
+
+
 def test_small_talk_and_statements_are_not_questions() -> None:
     """'How are you?' and a plain complaint ask nothing that needs an answer."""
     assert questions("Oi, tudo bem? O pedido chegou quebrado.") == []
@@ -243,6 +255,12 @@ def test_policy_canned_phrases_extend_the_builtin_ones() -> None:
         ),
         # "nothing to pay" answers a question about a fee
         ("Des frais de dossier sont-ils prélevés ?", "rien ne vous sera facturé pour l'ouverture."),
+        # a connective does not hide a yes/no question; a phone call is one concept
+        (
+            "Also, do I need to stay in all day?",
+            "no, the courier texts you a one-hour slot the evening before.",
+        ),
+        ("Will the driver call before coming?", "he rings you about 30 minutes ahead."),
         # German and Dutch compounds share their parts
         ("Waar vind ik de laadpaal?", "de paal staat naast de garage, links van de ingang."),
         ("Welche Lieferadresse habt ihr gespeichert?", "bei uns steht die Adresse Hauptstraße 5."),

@@ -26,7 +26,7 @@ from functools import cache
 from typing import Protocol
 
 from gateway.answer.lexicon import SYNONYMS, YES_NO
-from gateway.answer.text import content_words, fold, sentences, stem, words
+from gateway.answer.text import content_words, fold, sentences, stem, without_connective, words
 
 _PREFIX = 6
 _COMPOUNDING = frozenset({"de", "nl"})
@@ -301,7 +301,8 @@ def _cue(folded_question: str, reply: ReplyTerms) -> float:
     if _ASKS_FOR_ACTION.search(folded_question):
         return float(reply.reports_done or reply.opens_yes_no)
     clause = folded_question.rsplit(":", 1)[-1].strip()
-    if _YES_NO_QUESTION.match(folded_question) or _YES_NO_QUESTION.match(clause):
+    bare = without_connective(folded_question)  # "Also, do I need to ...?"
+    if any(_YES_NO_QUESTION.match(text) for text in (folded_question, clause, bare)):
         return float(reply.opens_yes_no)
     if not folded_question.rstrip().endswith("?"):
         return float(reply.reports_done)  # a request ("Please send me ...")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from gateway.answer.lexicon import REQUEST_OPENERS
-from gateway.answer.text import fold, sentences
+from gateway.answer.text import fold, sentences, without_connective
 from gateway.reply import STAMP, split_reply
 
 _HEADER_LINE = re.compile(
@@ -67,16 +67,23 @@ def _author_stamp_end(lines: list[str]) -> int:
     return 0
 
 
-# "Also please send me ...", "Und bitte schicken Sie ...": a connective before the request.
-_CONNECTIVE = re.compile(
-    r"^\W*(?:also|and|so|but|then|und|auch|aber|et|aussi|mais|y|tambien|pero|e|tambem|mas|"
-    r"en|ook|maar|ed|anche|ma|inoltre)\b,?\s+"
+# Asking for a reply is not a question a reply could leave open: "Please get back to me
+# soon.", "Merci de me répondre vite.", "Bitte antworten Sie mir bald."
+_ASKS_FOR_A_REPLY = re.compile(
+    r"\b(?:reply|respond|answer|get back to|write back|hear from you|"
+    r"antworten|antwort|ruckmeldung|melden sie sich|repondre|reponse|revenir vers|"
+    r"responder|respuesta|contestar|responda|resposta|retorno|antwoord|reageren|"
+    r"rispondere|risposta|rispondermi|rispondetemi)\b"
+    r".{0,40}$"
 )
+_ABOUT_THE_MATTER = 6  # content words beyond the asking: then it asks for something else too
 
 
 def _is_request(sentence: str) -> bool:
     folded = fold(sentence)
-    return bool(_REQUEST.match(folded) or _REQUEST.match(_CONNECTIVE.sub("", folded, count=1)))
+    if not (_REQUEST.match(folded) or _REQUEST.match(without_connective(folded))):
+        return False
+    return not (_ASKS_FOR_A_REPLY.search(folded) and len(folded.split()) <= _ABOUT_THE_MATTER + 2)
 
 
 def _list_asks(text: str) -> list[str]:

@@ -102,3 +102,16 @@ def is_stopword(word: str, language: str) -> bool:
 def content_words(text: str, language: str) -> list[str]:
     """Folded words that carry topic: no function words, no one-letter words."""
     return [w for w in words(text) if not is_stopword(w, language) and not w.isdigit()]
+
+
+# "Also please send me ...", "And can I ...", "Und bitte ...": a connective in front of a
+# question or request does not change what kind of ask it is.
+_CONNECTIVE = re.compile(
+    r"^\W*(?:also|and|so|but|then|und|auch|aber|et|aussi|mais|y|tambien|pero|e|tambem|mas|"
+    r"en|ook|maar|ed|anche|ma|inoltre)\b,?\s+"
+)
+
+
+def without_connective(folded: str) -> str:
+    """`folded` (fold()ed text) without one leading connective word."""
+    return _CONNECTIVE.sub("", folded, count=1)
