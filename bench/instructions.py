@@ -23,11 +23,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from proxy_bench import (
-    HERE,
     add_policies_option,
     free_port,
     load,
     policy_directory,
+    proxy_args,
     start,
     start_smtp_sink,
     stop,
@@ -40,21 +40,7 @@ async def instructions(
 ) -> int:
     port = free_port()
     out = workdir / f"callgrind.{kind}.{messages}"
-    proxy = (
-        [str(HERE / "bare_proxy.py"), str(port), str(sink_port)]
-        if kind == "bare"
-        else [
-            "-m",
-            "gateway",
-            "serve",
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--relay",
-            f"smtp://127.0.0.1:{sink_port}",
-            "--policies",
-            str(args.policies),
-        ]
-    )
+    proxy = proxy_args(kind, port, sink_port, args.policies)
     process = await start(
         ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", sys.executable, *proxy],
         workdir,

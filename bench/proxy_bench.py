@@ -163,24 +163,29 @@ async def stop(process: asyncio.subprocess.Process) -> None:
             await process.wait()
 
 
+def proxy_args(kind: str, port: int, sink_port: int, policies: Path) -> list[str]:
+    """What follows the interpreter to run the bare proxy (`kind` "bare") or `gateway
+    serve` on `port`, relaying to `sink_port`; the benches add their own options."""
+    if kind == "bare":
+        return [str(HERE / "bare_proxy.py"), str(port), str(sink_port)]
+    return [
+        "-m",
+        "gateway",
+        "serve",
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--relay",
+        f"smtp://127.0.0.1:{sink_port}",
+        "--policies",
+        str(policies),
+    ]
+
+
 async def measure(kind: str, sink_port: int, args: argparse.Namespace, workdir: Path) -> Result:
     port = free_port()
-    if kind == "bare":
-        argv = [sys.executable, str(HERE / "bare_proxy.py"), str(port), str(sink_port)]
-    else:
-        argv = [
-            sys.executable,
-            "-m",
-            "gateway",
-            "serve",
-            "--listen",
-            f"127.0.0.1:{port}",
-            "--relay",
-            f"smtp://127.0.0.1:{sink_port}",
-            "--policies",
-            str(args.policies),
-        ]
-    process = await start(argv, workdir)
+    process = await start(
+        [sys.executable, *proxy_args(kind, port, sink_port, args.policies)], workdir
+    )
     try:
         await wait_port(port)
         await load(port, args.warmup, args.concurrency, args.size)

@@ -32,10 +32,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # tests/postfix.py
 
 from proxy_bench import (
-    HERE,
     add_policies_option,
     free_port,
     policy_directory,
+    proxy_args,
     start,
     start_smtp_sink,
     stop,
@@ -49,19 +49,11 @@ KINDS = ("bare", "workers1", "workers2")
 
 
 def argv_for(kind: str, port: int, sink_port: int, args: argparse.Namespace) -> list[str]:
+    argv = [sys.executable, *proxy_args(kind, port, sink_port, args.policies)]
     if kind == "bare":
-        return [sys.executable, str(HERE / "bare_proxy.py"), str(port), str(sink_port)]
+        return argv
     return [
-        sys.executable,
-        "-m",
-        "gateway",
-        "serve",
-        "--listen",
-        f"127.0.0.1:{port}",
-        "--relay",
-        f"smtp://127.0.0.1:{sink_port}",
-        "--policies",
-        str(args.policies),
+        *argv,
         "--store",
         f"sqlite:///{args.workdir}/{kind}.db",
         "--workers",
