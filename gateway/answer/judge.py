@@ -50,7 +50,12 @@ class Verdict:
     @property
     def untouched(self) -> tuple[str, ...]:
         """Open questions the reply takes up nothing of (no word, synonym or answer cue)."""
-        return tuple(q for q in self.unanswered if self.coverage.get(q) == 0)
+        return untouched(self.unanswered, self.coverage)
+
+
+def untouched(questions: tuple[str, ...], coverage: dict[str, float]) -> tuple[str, ...]:
+    """The questions whose coverage is 0: not one word, synonym or answer cue taken up."""
+    return tuple(q for q in questions if coverage.get(q) == 0)
 
 
 def judge(
@@ -96,10 +101,9 @@ def judge(
     open_questions = tuple(q for q in asked if scores[q] < settings.question_coverage)
     if not open_questions:
         return Verdict("answered", asked, (), substance.canned, source_kind, scores)
-    every_question_open = len(open_questions) == len(asked)
     kind: Kind = "unanswered"
-    if substance.canned and every_question_open:
+    if substance.canned and len(open_questions) == len(asked):
         kind = "canned"
-    elif every_question_open and all(scores[q] == 0 for q in asked):
+    elif len(untouched(asked, scores)) == len(asked):
         kind = "off_topic"  # says something, but nothing of what was asked
     return Verdict(kind, asked, open_questions, substance.canned, source_kind, scores)

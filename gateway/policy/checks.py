@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from gateway.answer.judge import AnswerSettings, Verdict, judge
 from gateway.greeting import find_greeting, names_in
 from gateway.message import MessageView
-from gateway.policy.schema import Action, Policy
+from gateway.policy.schema import Action, AnswerCheck, Policy
 
 
 @dataclass(frozen=True, slots=True)
@@ -333,6 +333,20 @@ def _answer_sentence(verdict: Verdict) -> str:
 _SEVERITY = {Action.OFF: 0, Action.LOG: 1, Action.HOLD: 2, Action.REJECT: 3}
 
 
+def _kind_setting(verdict: Verdict, settings: AnswerCheck) -> Action | None:
+    """The policy's own setting for this kind of finding, if it has one (`action` caps it):
+    `off_topic`; for open questions the stricter of `open_questions` and, when one is
+    untouched, `untouched_questions`."""
+    if verdict.kind == "off_topic":
+        return Action(settings.off_topic)
+    if verdict.kind != "unanswered":
+        return None
+    wanted = Action(settings.open_questions)
+    if verdict.untouched:
+        wanted = max(wanted, Action(settings.untouched_questions), key=_SEVERITY.__getitem__)
+    return wanted
+
+
 class MissingAnswer:
     """Every reply answers what the customer asked; an acknowledgement is not an answer.
 
@@ -365,16 +379,8 @@ class MissingAnswer:
         )
         if verdict.answered:
             return []
-        if verdict.kind == "off_topic":
-            action = min(action, Action(settings.off_topic), key=_SEVERITY.__getitem__)
-            if action is Action.OFF:
-                return []
-        if verdict.kind == "unanswered":
-            wanted = Action(settings.open_questions)
-            if verdict.untouched:
-                wanted = max(
-                    wanted, Action(settings.untouched_questions), key=_SEVERITY.__getitem__
-                )
+        wanted = _kind_setting(verdict, settings)
+        if wanted is not None:
             action = min(action, wanted, key=_SEVERITY.__getitem__)
             if action is Action.OFF:
                 return []
