@@ -71,14 +71,21 @@ class Prepared:
     quoted: str
     subject: str
     auto_submitted: bool
+    inline: tuple[tuple[str, str], ...] = ()
 
 
 def prepare(case: Case) -> Prepared:
     raw = case.path.read_bytes().replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")
     view = MessageView(raw)
     auto = str(view.headers.get("Auto-Submitted", "")).split(";")[0].strip().lower()
+    reply = view.reply
     return Prepared(
-        case, view.reply.new_text, view.reply.quoted, view.subject, auto not in _AUTO_SUBMITTED_NO
+        case,
+        reply.new_text,
+        reply.quoted,
+        view.subject,
+        auto not in _AUTO_SUBMITTED_NO,
+        getattr(reply, "inline", ()),
     )
 
 
@@ -91,6 +98,8 @@ def _thread_kwargs(p: Prepared) -> dict[str, Any]:
         kwargs["recorded_questions"] = getattr(p.case, "recorded_questions", None)
     if "subject_line" in _JUDGE_PARAMS:
         kwargs["subject_line"] = p.subject
+    if "inline" in _JUDGE_PARAMS:
+        kwargs["inline"] = p.inline
     return kwargs
 
 

@@ -32,14 +32,16 @@ from gateway.policy.schema import Action, Policy  # noqa: E402
 CORPUS = ROOT / "tests" / "corpus" / "quality"
 
 
-def eval_policy(open_questions: str = "log") -> Policy:
-    """Greeting and answer checks on `hold`, nothing else; open questions as given."""
+def eval_policy(open_questions: str | None = None) -> Policy:
+    """Greeting and answer checks on `hold`, nothing else; open questions as given, else the
+    policy default."""
+    answer = {"action": "hold"} | ({"open_questions": open_questions} if open_questions else {})
     return Policy.model_validate(
         {
             "match": {"senders": ["*"]},
             "checks": {
                 "greeting": {"action": "hold"},
-                "answer": {"action": "hold", "open_questions": open_questions},
+                "answer": answer,
                 "noreply_sender": {"action": "off"},
                 "noreply_phrase": {"action": "off"},
                 "from_header": {"action": "off"},
@@ -155,8 +157,10 @@ class Report:
         return self.false_holds / self.correct_replies if self.correct_replies else 0.0
 
 
-def evaluate_cases(cases: list[Case], open_questions: str = "log") -> tuple[Report, list[Outcome]]:
-    """Score the cases with the default policy, or with open questions set to `hold`."""
+def evaluate_cases(
+    cases: list[Case], open_questions: str | None = None
+) -> tuple[Report, list[Outcome]]:
+    """Score the cases with the default policy, or with `open_questions` set as given."""
     policies = PolicySet(CORPUS, (NamedPolicy("eval.toml", eval_policy(open_questions)),))
     outcomes = [run_case(case, policies) for case in cases]
     correct = [o for o in outcomes if o.case.correct]
@@ -206,12 +210,13 @@ def main() -> None:
     parser.add_argument(
         "--open-questions",
         choices=("log", "hold"),
-        default="log",
-        help="[checks.answer] open_questions: log (the default policy) or hold",
+        default=None,
+        help="[checks.answer] open_questions: log or hold (default: the policy default, hold)",
     )
     args = parser.parse_args()
     sets = ("dev", "holdout", "all") if args.set == "each" else (args.set,)
-    print(f"[checks.answer] open_questions = {args.open_questions!r}\n")
+    setting = args.open_questions or "policy default"
+    print(f"[checks.answer] open_questions: {setting}\n")
     for which in sets:
         report, outcomes = evaluate_cases(load_cases(which), args.open_questions)
         print(render(which, report))

@@ -58,19 +58,33 @@ _PARENTHESES = re.compile(r"\([^()]*\)")
 _TIME = re.compile(r"\b\d{1,2}[:.]\d{2}\b")
 _WORD = re.compile(r"[^\W\d_]+")
 # "##- Please type your reply above this line -##", "## Veuillez répondre au-dessus ... ##"
-# and "-- Please reply above this line --" (dashes only with a "this line" word, so that
-# "-----Original Message-----" stays history).
+# and "-- Please reply above this line --" / "--- Veuillez répondre au-dessus de cette
+# ligne ---" (dashes only with a "this line" word, so that "-----Original Message-----"
+# stays history).
 _MARKER = re.compile(
     r"^\s*(?:#{2,}[^#\n]*[^\W\d_][^#\n]*#{2,}|"
-    r"-{2,}[^-\n]*\b(?:line|zeile|ligne|l[ií]nea|linha|riga|regel)\b[^-\n]*-{2,})\s*$",
+    r"-{2,}(?:[^-\n]|\w-\w)*\b(?:line|zeile|ligne|l[ií]nea|linha|riga|regel)\b"
+    r"(?:[^-\n]|\w-\w)*-{2,})\s*$",
     re.IGNORECASE,
 )
 # A helpdesk's notice above the newest comment: "Your request (#48213) has been updated.
 # To add additional comments, reply to this email." (Zendesk's default, localised).
-_TICKET_REFERENCE = re.compile(r"\(#?\s?\d{3,}\)|#\d{3,}")
+_TICKET_REFERENCE = re.compile(
+    r"\(#?\s?\d{3,}\)|#\d{3,}|\bn(?:[°º]|o\.|r\.?)\s?\d{3,}", re.IGNORECASE
+)
 _UPDATED = re.compile(
     r"\b(?:updated|aktualisiert|actualizad[oa]|atualizad[oa]|mis[e]? à jour|bijgewerkt|"
-    r"aggiornat[oa])\b",
+    r"aggiornat[oa]|"
+    # "Fleur (Boekfix) heeft gereageerd op ticket #33817", "Lucas a répondu à votre demande"
+    r"replied|responded|answered|geantwortet|beantwortet|a répondu|ha respondido|"
+    r"respondeu|heeft gereageerd|heeft geantwoord|ha risposto)\b",
+    re.IGNORECASE,
+)
+# A helpdesk's ticket line above the newest comment: "Ticket #61290 - Attestazione ...",
+# "[Request #4471] Refund", "Demande n° 77120 : ...".
+_TICKET_LINE = re.compile(
+    r"^\s*\[?\s*(?:ticket|request|case|anfrage|vorgang|demande|solicitud|richiesta|chamado|"
+    r"pedido|verzoek|melding|caso)\s*(?:#|n(?:[°º]|o\.|r\.?)\s?)\s?\d{3,}\]?\s*(?:[-:\u2013\u2014]|$)",
     re.IGNORECASE,
 )
 _NOTICE_WORDS = 40
@@ -86,11 +100,18 @@ _MOBILE_FOOTER = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class ReplyParts:
-    """The new text an agent wrote, the history it quotes, and its signature."""
+    """The new text an agent wrote, the history it quotes, and its signature.
+
+    `inline` is set for answers written between quotes ("> Is there a fee?" / "No,
+    ..." / "> When ...?" / ...): each quoted passage with the agent's text right under
+    it, "" where the agent wrote nothing under it. A reader takes the text under a
+    question as its answer, and a question quoted with nothing under it as skipped.
+    """
 
     new_text: str
     quoted: str
     signature: str
+    inline: tuple[tuple[str, str], ...] = ()
 
 
 def _is_quoted(line: str) -> bool:
@@ -212,19 +233,26 @@ def _comment_header(lines: list[str], opening: int) -> tuple[int, str]:
     return following + 1, first.strip()
 
 
+def _is_notice(line: str) -> bool:
+    """The helpdesk's own line: "Your request (#48213) has been updated ...", "Lucas
+    (Voyages Atlantique) a répondu à votre demande n° 77120.", "Ticket #61290 - ..."."""
+    if len(line.split()) > _NOTICE_WORDS:
+        return False
+    if _TICKET_LINE.match(line):
+        return True
+    return bool(_TICKET_REFERENCE.search(line) and _UPDATED.search(line))
+
+
 def _after_notice(lines: list[str], opening: int) -> int:
-    """The first line after a helpdesk's "Your request (#48213) has been updated" notice
-    and the rule under it, else `opening`: the notice is the system's, not the agent's."""
-    if opening >= len(lines):
-        return opening
-    notice = lines[opening]
-    if not (_TICKET_REFERENCE.search(notice) and _UPDATED.search(notice)):
-        return opening
-    if len(notice.split()) > _NOTICE_WORDS:
-        return opening
-    index = opening + 1
-    while index < len(lines) and (not lines[index].strip() or _HELPDESK_RULE.match(lines[index])):
+    """The first line after the helpdesk's notice and ticket lines (and the rules under
+    them), else `opening`: they are the system's, not the agent's."""
+    index = opening
+    while index < len(lines) and _is_notice(lines[index]):
         index += 1
+        while index < len(lines) and (
+            not lines[index].strip() or _HELPDESK_RULE.match(lines[index])
+        ):
+            index += 1
     return index
 
 
@@ -266,5 +294,41 @@ def split_reply(text: str, recipients: Sequence[str] = ()) -> ReplyParts:
         elif index not in attributions:
             new_lines.append(line)
     new_lines, signature = _strip_signature(new_lines)
+    inline = _inline_answers(body, attributions, len(signature))
     quoted_lines.extend(line for line in history if not _MARKER.match(line))
-    return ReplyParts(_tidy(new_lines), _tidy(quoted_lines), _tidy(signature))
+    return ReplyParts(_tidy(new_lines), _tidy(quoted_lines), _tidy(signature), inline)
+
+
+def _inline_answers(
+    body: list[str], attributions: set[int], signature_lines: int
+) -> tuple[tuple[str, str], ...]:
+    """(quoted passage, the agent's text under it) when the agent answered between quotes:
+    at least two quoted passages with the agent's own text between them."""
+    blocks: list[tuple[bool, list[str]]] = []  # (quoted?, lines); blank lines join either
+    for index, line in enumerate(body):
+        if index in attributions:
+            continue
+        if not line.strip():
+            if blocks:
+                blocks[-1][1].append(line)
+            continue
+        quoted = _is_quoted(line)
+        if not blocks or blocks[-1][0] != quoted:
+            blocks.append((quoted, []))
+        blocks[-1][1].append(_unquote(line) if quoted else line)
+    if signature_lines and blocks and not blocks[-1][0]:
+        kept = blocks[-1][1][: max(0, len(blocks[-1][1]) - signature_lines)]
+        blocks[-1] = (False, kept)
+    quoted_at = [i for i, (quoted, _) in enumerate(blocks) if quoted]
+    between = any(
+        not blocks[i + 1][0] and _tidy(blocks[i + 1][1])
+        for i in quoted_at[:-1]
+        if i + 1 < len(blocks)
+    )
+    if len(quoted_at) < 2 or not between:
+        return ()
+    pairs = []
+    for i in quoted_at:
+        under = blocks[i + 1][1] if i + 1 < len(blocks) and not blocks[i + 1][0] else []
+        pairs.append((_tidy(blocks[i][1]), _tidy(under)))
+    return tuple(pairs)

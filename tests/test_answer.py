@@ -418,7 +418,7 @@ def test_inbound_record_supplies_the_questions_when_nothing_is_quoted(tmp_path: 
     )
     finding = decision.findings[0]
     assert finding.code == "missing_answer"
-    assert finding.action == "log"  # an open question is reported, not held, by default
+    assert finding.action == "hold"  # an open question is held by default
     assert finding.details["question_source"] == "inbound"
     assert finding.details["unanswered"] == ["Where is my parcel?"]
     assert finding.details["untouched"] == ["Where is my parcel?"]
@@ -468,33 +468,36 @@ PARTLY_TOUCHED = PARTIAL.replace(
 @pytest.mark.parametrize(
     ("reply", "setting", "outcome"),
     [
-        # the jacket question is untouched (nothing of it in the reply): logged by default,
-        # held on request
-        (PARTIAL, "", "relay"),
-        (PARTIAL, 'untouched_questions = "hold"', "hold"),
+        # the jacket question is untouched (nothing of it in the reply): held by default, and
+        # still held when only open questions are set to log
+        (PARTIAL, "", "hold"),
+        (PARTIAL, 'open_questions = "log"', "hold"),
+        (PARTIAL, 'open_questions = "log"\nuntouched_questions = "log"', "relay"),
         (PARTIAL, 'untouched_questions = "off"\nopen_questions = "off"', "relay"),
-        # "jacket" is taken up, but below a coverage of 0.5: open, logged by default
-        (PARTLY_TOUCHED, "question_coverage = 0.5", "relay"),
-        (PARTLY_TOUCHED, 'question_coverage = 0.5\nopen_questions = "hold"', "hold"),
-        (PARTLY_TOUCHED, "", "relay"),  # at the default 0.2 the question counts as answered
+        # "jacket" is taken up (score above 0), so only open_questions and the threshold count
+        (PARTLY_TOUCHED, "question_coverage = 0.99", "hold"),
+        (PARTLY_TOUCHED, 'question_coverage = 0.99\nopen_questions = "log"', "relay"),
+        (PARTLY_TOUCHED, 'question_coverage = 0.99\nuntouched_questions = "off"', "hold"),
+        (PARTLY_TOUCHED, "question_coverage = 0.01", "relay"),
     ],
 )
 def test_untouched_and_partly_taken_up_questions_are_separate_knobs(
     tmp_path: Path, reply: str, setting: str, outcome: str
 ) -> None:
     """A question the reply takes up nothing of (untouched_questions) and one it takes up in
-    part (open_questions) are reported by default and held on request, each on its own."""
+    part but scores under `question_coverage` (open_questions) are held by default, and each
+    can be lowered on its own."""
     loaded = load_policies(policy_dir(tmp_path, f'action = "hold"\n{setting}'))
     decision = evaluate(MessageView(reply_message(reply)), "ana@acme.example", loaded)
     assert decision.action == outcome
     jacket = "And can I order the same jacket in a larger size?"
     if decision.findings:
         details = decision.findings[0].details
-        assert details["unanswered"] == [jacket]
+        assert jacket in details["unanswered"]
         assert details["untouched"] == ([jacket] if reply is PARTIAL else [])
         assert decision.findings[0].action == ("log" if outcome == "relay" else "hold")
     else:
-        assert "off" in setting or reply is PARTLY_TOUCHED
+        assert "off" in setting or "0.01" in setting
 
 
 def test_question_settings_never_go_above_the_check_action(tmp_path: Path) -> None:

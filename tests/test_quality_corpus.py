@@ -66,12 +66,28 @@ def test_answer_holds_are_precise_by_default(tuning: Report, holdout: Report) ->
     assert holdout.answer.precision >= 0.95
 
 
-def test_strict_open_questions_on_the_tuning_set() -> None:
-    """open_questions = "hold" on the replies it was tuned on: accuracy >= 90 %, false holds <= 3 %.
+def test_answer_accuracy_does_not_regress(tuning: Report, holdout: Report) -> None:
+    """missing_answer accuracy, default policy: >= 90 % on the tuning set, >= 87 % on the
+    held-out sets together (88.6 % today).
 
-    A guard against regressions of the question matching; the README gives the
-    (much lower) held-out figures of this setting.
+    The issue's target is 92 %; the held-out sets meet it only in part (README gives
+    each set's figure scored before it was seen). Since the answer model is fitted on
+    every set, these are in-sample figures: a guard against regressions, not the
+    evidence for the target.
     """
-    report, _ = evaluate_cases(load_cases("dev"), "hold")
-    assert report.answer.accuracy >= 0.90
-    assert report.false_hold_rate <= 0.03
+    assert tuning.answer.accuracy >= 0.90
+    assert holdout.answer.accuracy >= 0.87
+
+
+def test_shipped_answer_model_is_fitted_on_this_corpus() -> None:
+    """gateway/answer/answer_model.py holds the weights bench/fit_answer_model.py fits on the
+    corpus and the code as they are now: changing the evidence, the reply splitter, the
+    questions or the labels without refitting fails here."""
+    from bench.fit_answer_model import fit, prepare, rows_of
+    from gateway.answer import answer_model
+
+    model = fit(rows_of([prepare(case) for case in load_cases("all")]))
+    assert set(model.weights) == set(answer_model.WEIGHTS)
+    assert model.bias == pytest.approx(answer_model.BIAS, abs=1e-3)
+    for name, weight in model.weights.items():
+        assert weight == pytest.approx(answer_model.WEIGHTS[name], abs=1e-3), name

@@ -9,10 +9,12 @@ reply, not a specific match.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
-from gateway.answer.matching import Context, LexicalMatcher, QuestionMatcher
+from gateway.answer.fitted import DEFAULT_THRESHOLD, FittedMatcher
+from gateway.answer.matching import Context, QuestionMatcher
 from gateway.answer.questions import customer_message, questions
 from gateway.answer.substance import analyse
 from gateway.answer.text import detect_language
@@ -20,7 +22,7 @@ from gateway.answer.text import detect_language
 Kind = Literal["answered", "empty", "no_content", "canned", "auto_reply", "off_topic", "unanswered"]
 
 DEFAULT_MIN_WORDS = 3
-DEFAULT_QUESTION_COVERAGE = 0.2
+DEFAULT_QUESTION_COVERAGE = DEFAULT_THRESHOLD  # fitted with the weights (bench/fit_answer_model.py)
 # With an acknowledgement template in the reply, this many words of other text are needed
 # before the reply counts as more than the template.
 CANNED_RESIDUAL_WORDS = 15
@@ -67,11 +69,13 @@ def judge(
     subject_line: str = "",
     auto_submitted: bool = False,
     matcher: QuestionMatcher | None = None,
+    inline: Sequence[tuple[str, str]] = (),
 ) -> Verdict:
     """Judge the agent's new text against the customer's questions.
 
     `customer_text` is the customer's message from the thread store (the inbound
     leg saw it); without it the customer's text is read from the quoted history.
+    `inline` is the reply's answers between quotes (`ReplyParts.inline`).
     """
     source_kind: Literal["inbound", "quoted", "none"]
     if customer_text is not None:
@@ -95,8 +99,8 @@ def judge(
         return Verdict("answered", question_source=source_kind)
 
     language = detect_language(f"{new_text}\n{customer}")
-    context = Context(customer, subject_line)
-    found = (matcher or LexicalMatcher()).scores(asked, substance.substantive, language, context)
+    context = Context(customer, subject_line, tuple(inline))
+    found = (matcher or FittedMatcher()).scores(asked, substance.substantive, language, context)
     scores = {question: round(score, 2) for question, score in zip(asked, found, strict=True)}
     open_questions = tuple(q for q in asked if scores[q] < settings.question_coverage)
     if not open_questions:

@@ -163,10 +163,13 @@ _YES_NO_ANSWER = re.compile(
 
 @dataclass(frozen=True, slots=True)
 class Context:
-    """What the thread is about: the customer's whole message and the subject line."""
+    """What the thread is about: the customer's whole message and the subject line, and
+    how the reply is laid out around the quoted questions."""
 
     customer: str = ""
     subject: str = ""
+    # (quoted passage, the agent's text under it) of a reply answered between quotes
+    inline: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,7 +182,7 @@ class ReplyTerms:
     opens_yes_no: bool
     has_time: bool
     has_amount: bool
-    has_steps: bool
+    step_lines: int  # numbered or bulleted lines: two or more are steps
     reports_done: bool
     gives_reason: bool
     words: frozenset[str] = frozenset()  # content words, kept for compound matching
@@ -200,11 +203,31 @@ class ReplyTerms:
             opens_yes_no=any(_YES_NO_ANSWER.match(fold(s.lstrip(" -*"))) for s in reply_sentences),
             has_time=bool(_TIME_ANSWER.search(folded)),
             has_amount=bool(_AMOUNT_ANSWER.search(folded)),
-            has_steps=sum(1 for sentence in reply_sentences if _STEPS.match(sentence)) >= 2,
+            step_lines=sum(1 for sentence in reply_sentences if _STEPS.match(sentence)),
             reports_done=bool(_DONE_ANSWER.search(folded)),
             gives_reason=bool(_REASON_ANSWER.search(folded)),
             words=frozenset(tokens) if language in _COMPOUNDING else frozenset(),
         )
+
+    @classmethod
+    def merge(cls, parts: Sequence[ReplyTerms]) -> ReplyTerms:
+        """The terms of several sentences together, from their own terms (no second parse)."""
+        return cls(
+            stems=frozenset().union(*(p.stems for p in parts)),
+            prefixes=frozenset().union(*(p.prefixes for p in parts)),
+            groups=frozenset().union(*(p.groups for p in parts)),
+            opens_yes_no=any(p.opens_yes_no for p in parts),
+            has_time=any(p.has_time for p in parts),
+            has_amount=any(p.has_amount for p in parts),
+            step_lines=sum(p.step_lines for p in parts),
+            reports_done=any(p.reports_done for p in parts),
+            gives_reason=any(p.gives_reason for p in parts),
+            words=frozenset().union(*(p.words for p in parts)),
+        )
+
+    @property
+    def has_steps(self) -> bool:
+        return self.step_lines >= 2
 
     def takes_up(self, token: str, language: str) -> bool:
         token_stem = stem(token, language)
@@ -234,7 +257,7 @@ def _shares_a_compound_part(token: str, words: frozenset[str]) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
-class _Thread:
+class Thread:
     """The customer's message cut into sentences with their words, computed once per reply."""
 
     sentences: tuple[str, ...]
@@ -242,7 +265,7 @@ class _Thread:
     subject_words: tuple[str, ...]
 
     @classmethod
-    def of(cls, context: Context, language: str) -> _Thread:
+    def of(cls, context: Context, language: str) -> Thread:
         split = tuple(sentences(context.customer))
         return cls(
             split,
@@ -256,7 +279,7 @@ def _topic_keys(tokens: Sequence[str], language: str) -> set[str]:
     return keys | {token[:_PREFIX] for token in tokens if len(token) >= _PREFIX}
 
 
-def _weighted_tokens(question: str, thread: _Thread, language: str) -> dict[str, float]:
+def weighted_tokens(question: str, thread: Thread, language: str) -> dict[str, float]:
     """The question's content words and weights (topic and borrowed words count half)."""
     own = list(dict.fromkeys(content_words(question, language)))
     position = next((i for i, s in enumerate(thread.sentences) if question in s), None)
@@ -277,32 +300,40 @@ def _weighted_tokens(question: str, thread: _Thread, language: str) -> dict[str,
     return weights
 
 
-def _coverage(question: str, reply: ReplyTerms, language: str, thread: _Thread) -> float:
+def _coverage(question: str, reply: ReplyTerms, language: str, thread: Thread) -> float:
     """Weighted share (0..1) of the question's content the reply takes up; 1.0 if it has none."""
-    weights = _weighted_tokens(question, thread, language)
+    return covered(weighted_tokens(question, thread, language), fold(question), reply, language)
+
+
+def covered(
+    weights: dict[str, float], folded_question: str, reply: ReplyTerms, language: str
+) -> float:
+    """The coverage of one question (its weighted words, see `_weighted_tokens`) by `reply`,
+    which may be the whole reply or one of its sentences."""
     if not weights:
         return 1.0
     matched = sum(weight for token, weight in weights.items() if reply.takes_up(token, language))
-    return min(1.0, (matched + _cue(fold(question), reply)) / sum(weights.values()))
+    return min(1.0, (matched + cue(folded_question, reply)) / sum(weights.values()))
 
 
-def _cue(folded_question: str, reply: ReplyTerms) -> float:
+def cue(folded_question: str, reply: ReplyTerms) -> float:
     """One extra matched word when the reply has the kind of answer the question wants."""
-    if _WHEN_QUESTION.search(folded_question) or _MENTIONS_TIME.search(folded_question):
+    clause = folded_question.rsplit(":", 1)[-1].strip()  # "Già che ci sono: come si ...?"
+    bare = without_connective(folded_question)  # "Also, do I need ...?", "Lastly, when ...?"
+    forms = (folded_question, without_connective(clause), bare)
+    if any(_WHEN_QUESTION.search(text) for text in forms) or _MENTIONS_TIME.search(folded_question):
         return float(reply.has_time)
     if _HOW_MUCH_QUESTION.search(folded_question):
         return float(reply.has_amount)
     if _HOW_QUESTION.search(folded_question):
         return float(reply.has_steps)
-    if _WHY_QUESTION.search(folded_question):
+    if any(_WHY_QUESTION.search(text) for text in forms):
         return float(reply.gives_reason)
     if _STATUS_QUESTION.search(folded_question):
         return float(reply.has_time)
     if _ASKS_FOR_ACTION.search(folded_question):
         return float(reply.reports_done or reply.opens_yes_no)
-    clause = folded_question.rsplit(":", 1)[-1].strip()
-    bare = without_connective(folded_question)  # "Also, do I need to ...?"
-    if any(_YES_NO_QUESTION.match(text) for text in (folded_question, clause, bare)):
+    if any(_YES_NO_QUESTION.match(text) for text in (*forms, clause)):
         return float(reply.opens_yes_no)
     if not folded_question.rstrip().endswith("?"):
         return float(reply.reports_done)  # a request ("Please send me ...")
@@ -332,5 +363,5 @@ class LexicalMatcher:
         context: Context,
     ) -> list[float]:
         terms = ReplyTerms.of(reply_sentences, language)
-        thread = _Thread.of(context, language)
+        thread = Thread.of(context, language)
         return [_coverage(question, terms, language, thread) for question in questions]

@@ -110,7 +110,9 @@ def questions(text: str) -> list[str]:
         bare = _LIST_ITEM.match(sentence)
         candidate = bare.group("item") if bare else sentence
         asks = candidate.rstrip().endswith(("?", "?)")) or candidate.lstrip().startswith("\u00bf")
-        if (asks or _is_request(candidate)) and not _SOCIAL.match(fold(candidate)):
+        # "Could you please:" introduces the asks that follow; it is not one itself
+        request = not candidate.rstrip().endswith(":") and _is_request(candidate)
+        if (asks or request) and not _SOCIAL.match(fold(candidate)):
             opening = candidate.find("\u00bf")  # "Hola, ¿...?": the question starts at the "¿"
             found.append(candidate[opening if opening > 0 else 0 :].strip())
     for ask in _list_asks(text):

@@ -108,7 +108,12 @@ def content_words(text: str, language: str) -> list[str]:
 # question or request does not change what kind of ask it is.
 _CONNECTIVE = re.compile(
     r"^\W*(?:also|and|so|but|then|und|auch|aber|et|aussi|mais|y|tambien|pero|e|tambem|mas|"
-    r"en|ook|maar|ed|anche|ma|inoltre)\b,?\s+"
+    r"en|ook|maar|ed|anche|ma|inoltre|"
+    # "Lastly, when ...?", "Außerdem: ...", "Enfin, ...", "Por último, ¿...?"
+    r"lastly|finally|additionally|besides|plus|one last thing|by the way|btw|"
+    r"ausserdem|zudem|zuletzt|schliesslich|ubrigens|enfin|finalement|par ailleurs|de plus|"
+    r"ademas|por ultimo|finalmente|por cierto|verder|tot slot|ten slotte|trouwens|"
+    r"infine|per finire|tra l'altro|alem disso|por fim|alias)\b[,:]?\s+"
 )
 
 

@@ -376,6 +376,7 @@ class MissingAnswer:
             customer_text=subject.customer_text,
             subject_line=subject.view.subject,
             auto_submitted=subject.view.auto_submitted,
+            inline=reply.inline,
         )
         if verdict.answered:
             return []

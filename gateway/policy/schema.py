@@ -21,6 +21,7 @@ from pydantic import (
     model_validator,
 )
 
+from gateway.answer.judge import DEFAULT_QUESTION_COVERAGE
 from gateway.business_hours import BusinessHours
 
 DEFAULT_NOREPLY = ("noreply", "no-reply", "no_reply", "donotreply", "do-not-reply", "do_not_reply")
@@ -181,18 +182,17 @@ class AnswerCheck(CheckSection):
     action: Action = Action.HOLD
     # Fewer words than this beyond greeting, pleasantries, canned text and closing: no answer.
     min_words: int = Field(default=3, ge=1, le=500)
-    # Share of a question's content words the reply must take up (stems, synonyms, cues).
-    question_coverage: float = Field(default=0.2, ge=0.0, le=1.0)
+    # A question counts as answered when the answer model's score for it (0..1: how likely
+    # the reply answers it, from the words and sentences it takes up) reaches this.
+    question_coverage: float = Field(default=DEFAULT_QUESTION_COVERAGE, ge=0.0, le=1.0)
     # Your own canned sentences (helpdesk macros that answer nothing), added to the built-in ones.
     canned_phrases: list[Phrase] = Field(default_factory=list)
-    # What a question left open does (kind "unanswered"); never more than `action`. "log" by
-    # default: on replies it was not tuned on, the lexical match is right about half the time.
-    open_questions: Action = Action.LOG
+    # What a question left open does (kind "unanswered"); never more than `action`.
+    open_questions: Action = Action.HOLD
     # What a question the reply takes up nothing of does (no word, synonym or answer cue of
-    # it: coverage 0); the stricter of this and `open_questions` applies, never more than
-    # `action`. "log" by default: holding them catches a third more bad replies, but on
-    # the newest unseen replies it also held 6 % of the good ones (README).
-    untouched_questions: Action = Action.LOG
+    # it); the stricter of this and `open_questions` applies, never more than `action`. Only
+    # matters when `open_questions` is set lower: e.g. log open questions but hold these.
+    untouched_questions: Action = Action.HOLD
     # What a reply that takes up none of the customer's questions does (every one untouched:
     # kind "off_topic"); never more than `action`.
     off_topic: Action = Action.HOLD
