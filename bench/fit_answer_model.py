@@ -36,7 +36,7 @@ from answer_matchers import Prepared, prepare, roc_auc, run_judge, sweep  # noqa
 from quality_eval import _same_question, load_cases  # noqa: E402
 
 from gateway.answer.evidence import Evidence, evidence  # noqa: E402
-from gateway.answer.fitted import FittedMatcher, Model  # noqa: E402
+from gateway.answer.fitted import FEATURES, FittedMatcher, Model  # noqa: E402
 from gateway.answer.matching import Context  # noqa: E402
 
 MODULE = ROOT / "gateway" / "answer" / "answer_model.py"
@@ -95,10 +95,15 @@ def rows_of(prepared: list[Prepared]) -> list[Row]:
 
 
 def fit(rows: list[Row]) -> Model:
-    """Logistic regression for P(answered); deterministic full-batch gradient descent."""
-    size = len(Evidence._fields)
+    """Logistic regression for P(answered) over the questions no reading rule decides;
+    deterministic full-batch gradient descent."""
+    size = len(FEATURES)
     bias, weights = 0.0, [0.0] * size
-    data = [(0.0 if row.open else 1.0, list(row.evidence)) for row in rows]
+    data = [
+        (0.0 if row.open else 1.0, [float(getattr(row.evidence, name)) for name in FEATURES])
+        for row in rows
+        if FittedMatcher.ruled(row.evidence) is None
+    ]
     for _ in range(STEPS):
         grad_bias, grad = 0.0, [0.0] * size
         for label, x in data:
@@ -109,7 +114,7 @@ def fit(rows: list[Row]) -> Model:
                 grad[i] += error * v
         bias -= RATE * grad_bias / len(data)
         weights = [w - RATE * (g / len(data) + L2 * w) for w, g in zip(weights, grad, strict=True)]
-    return Model(bias, dict(zip(Evidence._fields, weights, strict=True)))
+    return Model(bias, dict(zip(FEATURES, weights, strict=True)))
 
 
 def question_auc(rows: list[Row], model: Model) -> tuple[float, float]:
@@ -119,8 +124,8 @@ def question_auc(rows: list[Row], model: Model) -> tuple[float, float]:
         [r.evidence.coverage for r in rows if not r.open],
     )
     fitted = roc_auc(
-        [model.probability(r.evidence) for r in rows if r.open],
-        [model.probability(r.evidence) for r in rows if not r.open],
+        [FittedMatcher(model).score(r.evidence) for r in rows if r.open],
+        [FittedMatcher(model).score(r.evidence) for r in rows if not r.open],
     )
     return lexical, fitted
 

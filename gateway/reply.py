@@ -83,8 +83,9 @@ _UPDATED = re.compile(
 # A helpdesk's ticket line above the newest comment: "Ticket #61290 - Attestazione ...",
 # "[Request #4471] Refund", "Demande n° 77120 : ...".
 _TICKET_LINE = re.compile(
-    r"^\s*\[?\s*(?:ticket|request|case|anfrage|vorgang|demande|solicitud|richiesta|chamado|"
-    r"pedido|verzoek|melding|caso)\s*(?:#|n(?:[°º]|o\.|r\.?)\s?)\s?\d{3,}\]?\s*(?:[-:\u2013\u2014]|$)",
+    r"^\s*(?:\[\s*)?(?:ticket|request|case|anfrage|vorgang|demande|solicitud|richiesta|"
+    r"chamado|pedido|verzoek|melding|caso)\s*(?:#|n(?:[°º]|o\.|r\.?)\s?)\s?\d{3,}"
+    r"(?:\s*\]|\s*[-:\u2013\u2014]|\s*$)",
     re.IGNORECASE,
 )
 _NOTICE_WORDS = 40
@@ -304,17 +305,22 @@ def _inline_answers(
 ) -> tuple[tuple[str, str], ...]:
     """(quoted passage, the agent's text under it) when the agent answered between quotes:
     at least two quoted passages with the agent's own text between them."""
-    blocks: list[tuple[bool, list[str]]] = []  # (quoted?, lines); blank lines join either
+    # (quoted?, lines); a blank line belongs to the agent's text but ends a quoted passage,
+    # so "> Q2" / "" / "> Q3" / "" / "A3" leaves Q2 with nothing under it
+    blocks: list[tuple[bool, list[str]]] = []
+    passage_ended = False
     for index, line in enumerate(body):
         if index in attributions:
             continue
         if not line.strip():
-            if blocks:
+            if blocks and not blocks[-1][0]:
                 blocks[-1][1].append(line)
+            passage_ended = True
             continue
         quoted = _is_quoted(line)
-        if not blocks or blocks[-1][0] != quoted:
+        if not blocks or blocks[-1][0] != quoted or (quoted and passage_ended):
             blocks.append((quoted, []))
+        passage_ended = False
         blocks[-1][1].append(_unquote(line) if quoted else line)
     if signature_lines and blocks and not blocks[-1][0]:
         kept = blocks[-1][1][: max(0, len(blocks[-1][1]) - signature_lines)]

@@ -163,6 +163,58 @@ def test_a_dashes_marker_needs_a_this_line_word() -> None:
     assert forwarded.new_text == ""
 
 
+def test_a_dashes_marker_may_hold_hyphenated_words() -> None:
+    """ "--- Veuillez répondre au-dessus de cette ligne ---" on top: the comment under it."""
+    parts = split_reply(
+        "--- Veuillez répondre au-dessus de cette ligne ---\n\n"
+        "Bonjour Julie,\n\nC'est fait.\n\nLéa\n"
+    )
+    assert parts.new_text == "Bonjour Julie,\n\nC'est fait.\n\nLéa"
+
+
+@pytest.mark.parametrize(
+    "lines",
+    [
+        "Léa (Voyages Nord) a répondu à votre demande n° 77120.\n\nLéa, 3 juin 2026 à 10:18",
+        "Sven (Rekenhulp Support) heeft gereageerd op ticket #33817\n\n"
+        "Sven (Rekenhulp Support)\n3 jun 2026 10:18",
+        "Ticket #61290 - Attestazione annuale\n\nSara Neri (Banca Est - Assistenza)\n"
+        "10 feb 2026, 11:32",
+        "[Request #4471] Refund for order 1234\n\nSam Lee (Support)\nFeb 10, 2026, 11:32",
+    ],
+)
+def test_helpdesk_reply_notices_and_ticket_lines_are_not_new_text(lines: str) -> None:
+    """ "X has replied to your request n° ...", "Ticket #id - subject": the helpdesk's lines
+    above the comment header; the agent's comment starts at the greeting."""
+    parts = split_reply(f"-- Please reply above this line --\n\n{lines}\n\nHello Ana,\n\nDone.\n")
+    assert parts.new_text == "Hello Ana,\n\nDone."
+
+
+def test_a_sentence_about_a_ticket_is_still_new_text() -> None:
+    """Only a short line that starts with the ticket reference is the helpdesk's."""
+    parts = split_reply("Hello Ana,\n\nTicket #61290 was merged into #61291 - see there.\n")
+    assert parts.new_text.startswith("Hello Ana,")
+    plain = split_reply("Ticket #61290 was merged into #61291, so I have closed this one.\n")
+    assert plain.new_text.startswith("Ticket #61290 was merged")
+
+
+def test_answers_between_quotes_are_paired_with_their_question() -> None:
+    """Interleaved answers: each quoted passage with the agent's text under it, and "" for
+    one the agent left without an answer."""
+    parts = split_reply(
+        "Hi Sam,\n\nAnswers below.\n\n> Can I pay by invoice?\n\nYes, tick 'invoice'.\n\n"
+        "> Do you ship to Norway?\n> And to Iceland?\n\n> Is there a student discount?\n\n"
+        "Ten percent with a student card.\n\nBest,\nAna\n"
+    )
+    assert parts.inline == (
+        ("Can I pay by invoice?", "Yes, tick 'invoice'."),
+        ("Do you ship to Norway?\nAnd to Iceland?", ""),
+        ("Is there a student discount?", "Ten percent with a student card.\n\nBest,\nAna"),
+    )
+    top_posted = split_reply("Hi Sam,\n\nYes.\n\nOn Mon, Sam wrote:\n> Can I pay later?\n")
+    assert top_posted.inline == ()
+
+
 def test_a_stamp_may_carry_short_words_of_its_language() -> None:
     """ "9 de abr. de 2025 15:48 BRT" is a date line: "de" is not a word of a sentence."""
     parts = split_reply(

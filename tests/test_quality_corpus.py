@@ -6,7 +6,9 @@ import re
 
 import pytest
 
+from bench.fit_answer_model import fit, prepare, rows_of
 from bench.quality_eval import Report, evaluate_cases, load_cases, render
+from gateway.answer import answer_model
 from gateway.message import MessageView
 
 KEYS = {"language", "style", "greeting", "answered", "kind", "unanswered", "note"}
@@ -83,9 +85,6 @@ def test_shipped_answer_model_is_fitted_on_this_corpus() -> None:
     """gateway/answer/answer_model.py holds the weights bench/fit_answer_model.py fits on the
     corpus and the code as they are now: changing the evidence, the reply splitter, the
     questions or the labels without refitting fails here."""
-    from bench.fit_answer_model import fit, prepare, rows_of
-    from gateway.answer import answer_model
-
     model = fit(rows_of([prepare(case) for case in load_cases("all")]))
     assert set(model.weights) == set(answer_model.WEIGHTS)
     assert model.bias == pytest.approx(answer_model.BIAS, abs=1e-3)

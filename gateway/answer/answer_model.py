@@ -6,22 +6,20 @@ corpus sets dev, holdout2, holdout3, holdout4,
 holdout5, holdout6, holdout7, holdout8. A test refits them and fails when they are stale.
 """
 
-BIAS = 0.0292
+BIAS = 0.1321
 WEIGHTS: dict[str, float] = {
-    "coverage": 0.8168,
-    "untouched": -0.7217,
-    "best_sentence": 0.6455,
-    "own_sentence": 0.7601,
-    "distinctive": 0.9082,
-    "local_cue": 0.4191,
-    "questions": -0.4123,
-    "reply_words": 0.5348,
-    "question_words": -0.1534,
-    "request": 0.1994,
-    "own_words": 0.7425,
-    "position": -0.6865,
-    "inline": 0.2059,
+    "coverage": 0.6384,
+    "best_sentence": 0.5155,
+    "own_sentence": 0.6659,
+    "distinctive": 0.8162,
+    "local_cue": 0.378,
+    "questions": -0.4692,
+    "reply_words": 0.6268,
+    "question_words": -0.1517,
+    "request": 0.194,
+    "own_words": 0.6823,
+    "position": -0.7494,
 }
 # The threshold chosen by the leave-one-set-out evaluation: the policy default of
 # `question_coverage`.
-THRESHOLD = 0.55
+THRESHOLD = 0.6

@@ -27,7 +27,10 @@ from gateway.answer.matching import (
     cue,
     weighted_tokens,
 )
+from gateway.answer.substance import analyse
 from gateway.answer.text import content_words, fold, stem
+
+_INLINE_ANSWER_WORDS = 2  # "Yes." alone is an answer only with the question's words; see below
 
 
 class Evidence(NamedTuple):
@@ -117,10 +120,16 @@ def _flat(text: str) -> str:
 
 
 def _inline(question: str, inline: Sequence[tuple[str, str]]) -> float:
-    """1.0 when the agent wrote text right under the quoted question, -1.0 when the reply
-    answers between quotes but left this one with nothing under it, else 0.0."""
+    """1.0 when the agent wrote something right under the quoted question, -1.0 when the
+    reply answers between quotes but left this one with nothing (or only a closing) under
+    it, else 0.0."""
     wanted = _flat(question)
     under = [answer for passage, answer in inline if wanted and wanted in _flat(passage)]
     if not under:
         return 0.0
-    return 1.0 if any(answer.strip() for answer in under) else -1.0
+    return 1.0 if any(_says_something(answer) for answer in under) else -1.0
+
+
+def _says_something(answer: str) -> bool:
+    """Text under a quoted question that is more than a closing ("Thanks, / ACME Support")."""
+    return analyse(answer).informative_word_count >= _INLINE_ANSWER_WORDS

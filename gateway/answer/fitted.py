@@ -4,9 +4,11 @@ A logistic regression, because its weights can be read (README lists them) and
 refitted by anyone with the corpus (`bench/fit_answer_model.py`), and it needs
 nothing beyond the standard library. Its score is the model's probability that
 the question was answered; `question_coverage` in the policy is the threshold
-under which a question counts as left open. A question the reply takes up
-nothing of scores 0, whatever the model says, so `untouched_questions` and
-`off_topic` keep their plain meaning.
+under which a question counts as left open. Two reading rules come first, as
+they do for a person: a question the reply takes up nothing of scores 0 (so
+`untouched_questions` and `off_topic` keep their plain meaning), and in a reply
+written between quotes, the question with the agent's text right under it
+scores 1 and the one left with nothing under it 0.
 """
 
 from __future__ import annotations
@@ -33,6 +35,11 @@ class Model:
         return 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
 
 
+# Decided by rule, not weighed: see FittedMatcher.score. The model is fitted on the
+# questions these rules leave open.
+RULED = ("untouched", "inline")
+FEATURES = tuple(name for name in Evidence._fields if name not in RULED)
+
 SHIPPED = Model(answer_model.BIAS, answer_model.WEIGHTS)
 DEFAULT_THRESHOLD = answer_model.THRESHOLD
 
@@ -51,6 +58,18 @@ class FittedMatcher:
         context: Context,
     ) -> list[float]:
         return [
-            0.0 if found.untouched else self.model.probability(found)
-            for found in evidence(questions, reply_sentences, language, context)
+            self.score(found) for found in evidence(questions, reply_sentences, language, context)
         ]
+
+    @staticmethod
+    def ruled(found: Evidence) -> float | None:
+        """The score a reading rule gives, if one applies."""
+        if found.untouched or found.inline < 0:
+            return 0.0  # nothing of it in the reply, or skipped between quotes
+        if found.inline > 0:
+            return 1.0  # the agent wrote its answer right under the quoted question
+        return None
+
+    def score(self, found: Evidence) -> float:
+        ruled = self.ruled(found)
+        return self.model.probability(found) if ruled is None else ruled
