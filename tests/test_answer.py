@@ -7,8 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from gateway.answer.judge import AnswerSettings, judge
+from gateway.answer.evidence import evidence
+from gateway.answer.fitted import FittedMatcher
+from gateway.answer.judge import DEFAULT_QUESTION_COVERAGE, AnswerSettings, judge
+from gateway.answer.matching import Context, ReplyTerms, cue
 from gateway.answer.questions import customer_message, questions
+from gateway.answer.text import fold
 from gateway.app import Gateway
 from gateway.message import MessageView
 from gateway.policy.engine import evaluate
@@ -556,3 +560,107 @@ async def test_canned_reply_is_held_over_smtp_with_the_reviewer_sentence(
     fixed = reply_message(PARTIAL.split("\r\n> And can I", maxsplit=1)[0] + "\r\n")
     assert "relayed" in await send_message(port_of(gateway), fixed, sender="ana@acme.example")
     assert len(sink.messages) == 1
+
+
+INTERLEAVED = (
+    "Hi Maria,\r\n\r\nAnswers below.\r\n\r\n"
+    "On Mon, 23 Nov 2026 at 09:14, Maria Lopez <maria@customer.test> wrote:\r\n"
+    "> Can I pay the annual plan by invoice?\r\n\r\n"
+    "Yes, choose invoice at checkout; it is due in 30 days.\r\n\r\n"
+    "> Is there a discount for charities?\r\n\r\n"
+    "> When does my renewal come up?\r\n\r\n"
+    "On 18 June 2027.\r\n\r\nBest regards,\r\nAna\r\n"
+)
+
+
+async def test_question_skipped_between_quotes_is_held_over_smtp_by_default(
+    tmp_path: Path, sink: Sink, gateways: list[Gateway]
+) -> None:
+    """End to end, default answer settings: the question the agent left with nothing under
+    it is held and named; with an answer written under it, the reply leaves."""
+    gateway = await start_gateway(
+        relay=sink.url,
+        policies=str(policy_dir(tmp_path / "p", 'action = "hold"')),
+        store=f"sqlite:///{tmp_path / 'g.db'}",
+    )
+    gateways.append(gateway)
+    reply = await send_message(
+        port_of(gateway), reply_message(INTERLEAVED), sender="ana@acme.example"
+    )
+    assert reply.startswith("2.0.0 held for review ")
+    held = gateway.store.get(reply.rsplit(" ", 1)[1])
+    assert held.findings[0]["details"]["unanswered"] == ["Is there a discount for charities?"]
+    answered = INTERLEAVED.replace(
+        "charities?\r\n\r\n", "charities?\r\n\r\nYes, 20 % with a registry number.\r\n\r\n"
+    )
+    assert "relayed" in await send_message(
+        port_of(gateway), reply_message(answered), sender="ana@acme.example"
+    )
+    assert len(sink.messages) == 1
+
+
+# --- the evidence the answer model weighs --------------------------------------
+
+
+SOFA = (
+    "When will the sofa be delivered?",
+    "Could you also take the old sofa away?",
+)
+SOFA_REPLY = (
+    "Your sofa will be delivered on Saturday 5 December between 8 and 12.",
+    "Yes, the driver calls you 30 minutes before he arrives.",
+)
+
+
+def test_evidence_looks_for_the_sentence_about_each_question() -> None:
+    """The skipped question shares the thread's words ("sofa") and the reply has a "Yes"
+    for it to borrow; the evidence sees that no sentence is about it and its own words
+    ("old", "away") are nowhere."""
+    delivered, taken_away = evidence(SOFA, SOFA_REPLY, "en", Context("\n".join(SOFA)))
+    assert delivered.own_sentence > 0
+    assert delivered.local_cue == 1.0  # the date is in the sentence about the delivery
+    assert taken_away.coverage > 0  # whole-reply coverage alone takes it for answered
+    assert taken_away.own_sentence == 0.0
+    assert taken_away.distinctive == 0.0
+    assert taken_away.local_cue == 0.0  # the "Yes" is in a sentence without its words
+    assert (delivered.position, taken_away.position) == (0.0, 1.0)
+    assert delivered.questions == taken_away.questions == 2.0
+
+
+def test_the_model_holds_the_skipped_question_and_passes_the_answered_one() -> None:
+    delivered, taken_away = FittedMatcher().scores(SOFA, SOFA_REPLY, "en", Context("\n".join(SOFA)))
+    assert delivered >= DEFAULT_QUESTION_COVERAGE > taken_away
+
+
+def test_reading_rules_come_before_the_model() -> None:
+    """Nothing of the question in the reply: 0; answered or skipped between quotes: 1 or 0."""
+    inline = (
+        ("When does my renewal come up?", "18 June 2026."),
+        ("Do you ship to Norway?", ""),
+        ("Is there a student discount?", "Thanks,\nACME Support"),
+    )
+    asked = tuple(passage for passage, _ in inline)
+    reply = ("18 June 2026.", "Thanks,", "ACME Support")
+    scores = FittedMatcher().scores(asked, reply, "en", Context("\n".join(asked), "", inline))
+    assert scores == [1.0, 0.0, 0.0]  # a closing under a quote is no answer
+    untouched = FittedMatcher().scores(["Is the bowl glass?"], ["It ships today."], "en", Context())
+    assert untouched == [0.0]
+
+
+def test_a_lead_in_to_a_list_of_asks_is_not_an_ask() -> None:
+    text = "The bill is wrong. Could you please:\n1. Check the meter reading\n2. Refund the fee\n"
+    assert questions(text) == ["Check the meter reading", "Refund the fee"]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Lastly, when does our annual renewal come up?",
+        "Außerdem: wann kommt die Rechnung?",
+        "Por último, ¿cuándo llega el técnico?",
+    ],
+)
+def test_a_closing_connective_keeps_the_question_kind(question: str) -> None:
+    """ "Lastly, when ...?" still wants a date: the reply's date takes it up."""
+    terms = ReplyTerms.of(["On 18 June 2026."], "en")
+    assert cue(fold(question), terms) == 1.0
