@@ -664,3 +664,17 @@ def test_a_closing_connective_keeps_the_question_kind(question: str) -> None:
     """ "Lastly, when ...?" still wants a date: the reply's date takes it up."""
     terms = ReplyTerms.of(["On 18 June 2026."], "en")
     assert cue(fold(question), terms) == 1.0
+
+
+@pytest.mark.parametrize(
+    ("sentence", "language"),
+    [
+        ("A lease car is no problem, just add the lease contract.", "en"),
+        ("Een leaseauto is geen probleem; voeg de verklaring toe.", "nl"),
+        ("Ein Firmenwagen ist kein Problem.", "de"),
+        ("Une voiture de location n'est pas un problème.", "fr"),
+    ],
+)
+def test_no_problem_inside_a_sentence_is_a_yes(sentence: str, language: str) -> None:
+    assert ReplyTerms.of([sentence], language).opens_yes_no
+    assert not ReplyTerms.of(["The lease car is the problem."], "en").opens_yes_no

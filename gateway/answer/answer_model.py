@@ -6,19 +6,19 @@ corpus sets dev, holdout2, holdout3, holdout4,
 holdout5, holdout6, holdout7, holdout8. A test refits them and fails when they are stale.
 """
 
-BIAS = 0.1321
+BIAS = 0.1298
 WEIGHTS: dict[str, float] = {
-    "coverage": 0.6384,
-    "best_sentence": 0.5155,
-    "own_sentence": 0.6659,
-    "distinctive": 0.8162,
-    "local_cue": 0.378,
-    "questions": -0.4692,
-    "reply_words": 0.6268,
-    "question_words": -0.1517,
-    "request": 0.194,
-    "own_words": 0.6823,
-    "position": -0.7494,
+    "coverage": 0.6463,
+    "best_sentence": 0.5214,
+    "own_sentence": 0.6719,
+    "distinctive": 0.8181,
+    "local_cue": 0.3968,
+    "questions": -0.4755,
+    "reply_words": 0.6262,
+    "question_words": -0.1521,
+    "request": 0.1958,
+    "own_words": 0.6849,
+    "position": -0.7484,
 }
 # The threshold chosen by the leave-one-set-out evaluation: the policy default of
 # `question_coverage`.

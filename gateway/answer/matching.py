@@ -161,6 +161,14 @@ _YES_NO_ANSWER = re.compile(
 )
 
 
+# "A lease car is no problem", "Das ist kein Problem": a yes inside the sentence.
+_NO_PROBLEM = re.compile(
+    r"\b(?:is|are|'s) (?:no|not a) problem|\b(?:ist|sind|ware) kein problem|"
+    r"\b(?:is|zijn) geen probleem|n'est pas un probleme|ne pose (?:aucun|pas de) probleme|"
+    r"\bno es (?:ningun )?problema|\bnao e (?:um )?problema|\bnon e un problema"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Context:
     """What the thread is about: the customer's whole message and the subject line, and
@@ -200,7 +208,8 @@ class ReplyTerms:
             stems=frozenset(stem(token, language) for token in tokens),
             prefixes=frozenset(t[:_PREFIX] for t in tokens if len(t) >= _PREFIX),
             groups=frozenset(groups),
-            opens_yes_no=any(_YES_NO_ANSWER.match(fold(s.lstrip(" -*"))) for s in reply_sentences),
+            opens_yes_no=any(_YES_NO_ANSWER.match(fold(s.lstrip(" -*"))) for s in reply_sentences)
+            or bool(_NO_PROBLEM.search(folded)),
             has_time=bool(_TIME_ANSWER.search(folded)),
             has_amount=bool(_AMOUNT_ANSWER.search(folded)),
             step_lines=sum(1 for sentence in reply_sentences if _STEPS.match(sentence)),
