@@ -70,7 +70,7 @@ _MARKER = re.compile(
 # A helpdesk's notice above the newest comment: "Your request (#48213) has been updated.
 # To add additional comments, reply to this email." (Zendesk's default, localised).
 _TICKET_REFERENCE = re.compile(
-    r"\(#?\s?\d{3,}\)|#\d{3,}|\bn(?:[°º]|o\.|r\.?)\s?\d{3,}", re.IGNORECASE
+    r"\(#?\s?\d{3,}\)|#(?:[a-z]{1,4}-)?\d{3,}|\bn(?:[°º]|o\.|r\.?)\s?\d{3,}", re.IGNORECASE
 )
 _UPDATED = re.compile(
     r"\b(?:updated|aktualisiert|actualizad[oa]|atualizad[oa]|mis[e]? à jour|bijgewerkt|"
@@ -84,7 +84,7 @@ _UPDATED = re.compile(
 # "[Request #4471] Refund", "Demande n° 77120 : ...".
 _TICKET_LINE = re.compile(
     r"^\s*(?:\[\s*)?(?:ticket|request|case|anfrage|vorgang|demande|solicitud|richiesta|"
-    r"chamado|pedido|verzoek|melding|caso)\s*(?:#|n(?:[°º]|o\.|r\.?)\s?)\s?\d{3,}"
+    r"chamado|pedido|verzoek|melding|caso)\s*(?:#|n(?:[°º]|o\.|r\.?)\s?)\s?(?:[a-z]{1,4}-)?\d{3,}"
     r"(?:\s*\]|\s*[-:\u2013\u2014]|\s*$)",
     re.IGNORECASE,
 )

@@ -181,6 +181,8 @@ def test_a_dashes_marker_may_hold_hyphenated_words() -> None:
         "Ticket #61290 - Attestazione annuale\n\nSara Neri (Banca Est - Assistenza)\n"
         "10 feb 2026, 11:32",
         "[Request #4471] Refund for order 1234\n\nSam Lee (Support)\nFeb 10, 2026, 11:32",
+        "Ticket #PW-630281: Parcel held at depot\n\nSam Lee (Support)\nFeb 10, 2026, 11:32",
+        "Ihr Anliegen [#KK-240915] wurde aktualisiert.\n\nSam Lee (Support)\n10.02.2026, 11:32",
     ],
 )
 def test_helpdesk_reply_notices_and_ticket_lines_are_not_new_text(lines: str) -> None:
