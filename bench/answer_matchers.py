@@ -58,7 +58,7 @@ LEXICAL_SWEEP = [round(0.05 * i, 2) for i in range(1, 13)]  # 0.05 .. 0.60
 EMBEDDING_SWEEP = [round(0.2 + 0.05 * i, 2) for i in range(13)]  # 0.20 .. 0.80
 MAX_FALSE_HOLD = 0.03
 _AUTO_SUBMITTED_NO = {"", "no"}
-_NOT_MATCHED_KINDS = {"empty", "no_content", "canned", "auto_reply"}
+NOT_MATCHED_KINDS = {"empty", "no_content", "canned", "auto_reply"}
 _JUDGE_PARAMS = set(inspect.signature(judge).parameters)
 
 
@@ -85,7 +85,7 @@ def prepare(case: Case) -> Prepared:
         reply.quoted,
         view.subject,
         auto not in _AUTO_SUBMITTED_NO,
-        getattr(reply, "inline", ()),
+        reply.inline,
     )
 
 
@@ -234,7 +234,7 @@ def question_level(prepared: list[Prepared], matcher: Any) -> QuestionLevel:
     missed = 0
     for p in prepared:
         labels = p.case.labels
-        if labels.get("kind") in _NOT_MATCHED_KINDS:
+        if labels.get("kind") in NOT_MATCHED_KINDS:
             continue
         verdict = run_judge(p, matcher, 0.0)
         if not verdict.coverage:

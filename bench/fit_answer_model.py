@@ -32,7 +32,14 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from answer_matchers import Prepared, prepare, roc_auc, run_judge, sweep  # noqa: E402
+from answer_matchers import (  # noqa: E402
+    NOT_MATCHED_KINDS,
+    Prepared,
+    prepare,
+    roc_auc,
+    run_judge,
+    sweep,
+)
 from quality_eval import _same_question, load_cases  # noqa: E402
 
 from gateway.answer.evidence import Evidence, evidence  # noqa: E402
@@ -45,7 +52,6 @@ STEPS = 400
 RATE = 0.1
 THRESHOLDS = [round(0.3 + 0.05 * i, 2) for i in range(9)]  # 0.30 .. 0.70
 MAX_POOLED_FALSE_HOLDS = 0.02
-_NOT_MATCHED = {"empty", "no_content", "canned", "auto_reply"}
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,7 @@ def rows_of(prepared: list[Prepared]) -> list[Row]:
     rows = []
     for p in prepared:
         labels = p.case.labels
-        if labels.get("kind") in _NOT_MATCHED:
+        if labels.get("kind") in NOT_MATCHED_KINDS:
             continue
         capture = _Capture()
         run_judge(p, capture, 0.5)
@@ -123,9 +129,10 @@ def question_auc(rows: list[Row], model: Model) -> tuple[float, float]:
         [r.evidence.coverage for r in rows if r.open],
         [r.evidence.coverage for r in rows if not r.open],
     )
+    matcher = FittedMatcher(model)
     fitted = roc_auc(
-        [FittedMatcher(model).score(r.evidence) for r in rows if r.open],
-        [FittedMatcher(model).score(r.evidence) for r in rows if not r.open],
+        [matcher.score(r.evidence) for r in rows if r.open],
+        [matcher.score(r.evidence) for r in rows if not r.open],
     )
     return lexical, fitted
 

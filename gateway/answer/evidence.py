@@ -70,6 +70,7 @@ def evidence(
         [covered(w, f, terms, language) for terms in each]
         for w, f in zip(weights, folded, strict=True)
     ]
+    best_per_sentence = [max(column) for column in zip(*grid, strict=True)] if grid else []
     reply_words = math.log1p(len(content_words("\n".join(reply_sentences), language)))
     found: list[Evidence] = []
     for index, question in enumerate(questions):
@@ -78,8 +79,8 @@ def evidence(
         own_sentence = max(
             (
                 score
-                for column, score in enumerate(row)
-                if score > 0 and score >= max(other[column] for other in grid)
+                for score, best in zip(row, best_per_sentence, strict=True)
+                if score > 0 and score >= best
             ),
             default=0.0,
         )
